@@ -1,0 +1,1 @@
+"""Bundled resources: the default model, its metadata and the default classes."""

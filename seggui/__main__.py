@@ -1,0 +1,3 @@
+from seggui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Qt-free, TensorFlow-free engine parts: slides, I/O, classes, split, metrics, overlays, review."""

@@ -1,0 +1,158 @@
+"""Segmentation classes: names and colours, from classes.json, a mask palette, or defaults."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CLASSES_FILE = "classes.json"
+
+#: Distinct colours for classes that come with none (index 0 is background, drawn black).
+DEFAULT_COLORS: tuple[tuple[int, int, int], ...] = (
+    (0, 0, 0),
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 212),
+    (0, 128, 128),
+    (220, 190, 255),
+    (170, 110, 40),
+    (255, 250, 200),
+    (128, 0, 0),
+)
+
+
+class ClassesError(ValueError):
+    """A classes.json that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    name: str
+    color: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class ClassSet:
+    """The ordered classes of a folder or model; index in the tuple = value in a mask."""
+
+    classes: tuple[ClassInfo, ...]
+    source: str = "default"
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    def __iter__(self):
+        return iter(self.classes)
+
+    def __getitem__(self, index: int) -> ClassInfo:
+        return self.classes[index]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    @property
+    def colors(self) -> np.ndarray:
+        """``(N, 3)`` uint8 array of class colours."""
+        return np.array([c.color for c in self.classes], dtype=np.uint8).reshape(-1, 3)
+
+    def palette(self) -> list[int]:
+        """A flat 768-entry palette for Pillow's ``putpalette``; unused entries are black."""
+        flat = [v for c in self.classes for v in c.color]
+        return flat + [0] * (768 - len(flat))
+
+    def to_json(self) -> dict:
+        return {"classes": [{"name": c.name, "color": list(c.color)} for c in self.classes]}
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = CLASSES_FILE) -> ClassSet:
+        try:
+            items = data["classes"]
+            classes = tuple(
+                ClassInfo(str(item["name"]), _color(item.get("color"), i))
+                for i, item in enumerate(items)
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ClassesError(f"expected {{'classes': [{{'name', 'color'}}, ...]}}: {exc}") from exc
+        if len(classes) < 2:
+            raise ClassesError("at least two classes are needed")
+        if len(classes) > 255:
+            raise ClassesError("at most 255 classes are supported")
+        return cls(classes, source)
+
+    @classmethod
+    def default(cls, n: int = 4, names: Sequence[str] | None = None,
+                colors: Sequence[tuple[int, int, int]] | None = None,
+                source: str = "default") -> ClassSet:
+        if names is None:
+            names = ["background", "foreground"] if n == 2 else ["background"] + [
+                f"class {i}" for i in range(1, n)
+            ]
+        if colors is None:
+            colors = [default_color(i) for i in range(n)]
+        return cls(tuple(ClassInfo(nm, tuple(int(v) for v in col))
+                         for nm, col in zip(names, colors)), source)
+
+    def same_as(self, other: ClassSet) -> bool:
+        """True when both have the same number of classes with the same names."""
+        return self.names == other.names
+
+
+def default_color(index: int) -> tuple[int, int, int]:
+    if index < len(DEFAULT_COLORS):
+        return DEFAULT_COLORS[index]
+    rng = np.random.default_rng(index)
+    return tuple(int(v) for v in rng.integers(40, 256, 3))
+
+
+def _color(value, index: int) -> tuple[int, int, int]:
+    if value is None:
+        return default_color(index)
+    rgb = tuple(int(v) for v in value)
+    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+        raise ValueError(f"colour {value!r} is not [r, g, b] in 0..255")
+    return rgb
+
+
+def read_classes_file(path: str | Path) -> ClassSet:
+    """Read a ``classes.json``; raises :class:`ClassesError` with the reason."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ClassesError(f"{path}: {exc}") from exc
+    try:
+        return ClassSet.from_json(data, source=str(path))
+    except ClassesError as exc:
+        raise ClassesError(f"{path}: {exc}") from exc
+
+
+def classes_from_observations(max_value: int, binary_255: bool,
+                              palette: Sequence[int] | None,
+                              colors_seen: Iterable[tuple[int, int, int]] = ()) -> ClassSet:
+    """Build classes from what sampled masks showed when no classes.json exists.
+
+    ``colors_seen`` (from colour masks) defines the classes by itself; else the count is the
+    largest value seen plus one (two for 0/255 masks), coloured by the palette where it gives
+    distinct colours for them.
+    """
+    seen = sorted(set(colors_seen))
+    if seen:
+        return ClassSet(tuple(ClassInfo("background" if i == 0 and c == (0, 0, 0) else f"class {i}",
+                                        c) for i, c in enumerate(seen)), "mask colours")
+    n = 2 if binary_255 else max(max_value + 1, 2)
+    if palette is not None and len(palette) >= 3 * n:
+        cols = [tuple(int(v) for v in palette[3 * i:3 * i + 3]) for i in range(n)]
+        if len(set(cols)) == n and not all(c[0] == c[1] == c[2] for c in cols[1:]):
+            return ClassSet.default(n, colors=cols, source="mask palette")
+    return ClassSet.default(n)

@@ -1,0 +1,185 @@
+"""Reading tissue images and annotation masks of any common form, and writing masks back.
+
+Images become float32 RGB in [0, 1] (alpha dropped); masks become uint8 class indices.
+Every failure is a :class:`SlideFileError` whose message names the file and the reason, so
+callers can show it on the slide and go on.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from seggui.core.atomic import atomic_path
+from seggui.core.classes import ClassSet
+
+#: Images with more pixels than this are refused before decoding (decompression bombs).
+MAX_PIXELS = 64_000_000
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Our own limit is checked on the header; Pillow's warning would only duplicate it.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class SlideFileError(Exception):
+    """A file that cannot be used, with a reason fit to show to a user."""
+
+    def __init__(self, path: str | Path, reason: str):
+        super().__init__(f"{Path(path).name}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a file's header says, read without decoding pixels."""
+
+    width: int
+    height: int
+    mode: str
+    format: str
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        if path.stat().st_size == 0:
+            raise SlideFileError(path, "empty file (0 bytes)")
+        im = Image.open(path)
+    except SlideFileError:
+        raise
+    except PermissionError as exc:
+        raise SlideFileError(path, "permission denied") from exc
+    except FileNotFoundError as exc:
+        raise SlideFileError(path, "file not found") from exc
+    except UnidentifiedImageError as exc:
+        raise SlideFileError(path, "not an image Pillow can read") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise SlideFileError(path, f"cannot be opened ({exc})") from exc
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+        im.close()
+        raise SlideFileError(path, f"{w}x{h} exceeds the {MAX_PIXELS // 1_000_000} megapixel limit "
+                                   "(refused without decoding)")
+    if w < 1 or h < 1:
+        im.close()
+        raise SlideFileError(path, f"invalid size {w}x{h}")
+    return im
+
+
+def read_header(path: str | Path) -> Header:
+    """Size, mode and format of an image file, without decoding its pixels."""
+    path = Path(path)
+    with _open(path) as im:
+        return Header(im.size[0], im.size[1], im.mode, im.format or "")
+
+
+def _load(im: Image.Image, path: Path) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im.load()
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        text = str(exc)
+        reason = "truncated or damaged file" if "truncat" in text.lower() or isinstance(
+            exc, EOFError) else f"cannot be decoded ({text})"
+        raise SlideFileError(path, reason) from exc
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image as float32 ``(H, W, 3)`` RGB in [0, 1]; 16-bit data keeps its full range."""
+    path = Path(path)
+    with _open(path) as im:
+        _load(im, path)
+        if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            arr = np.asarray(im, dtype=np.float32)
+            top = 65535.0 if arr.max(initial=0) <= 65535 else float(arr.max())
+            arr = np.clip(arr / top, 0.0, 1.0)
+            return np.repeat(arr[..., None], 3, axis=2)
+        if im.mode == "F":
+            arr = np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+            return np.repeat(arr[..., None], 3, axis=2)
+        rgb = im.convert("RGB") if im.mode != "RGB" else im
+        return np.asarray(rgb, dtype=np.float32) / 255.0
+
+
+def read_image_u8(path: str | Path) -> np.ndarray:
+    """An image as uint8 ``(H, W, 3)`` RGB, for display."""
+    return np.round(read_image(path) * 255.0).astype(np.uint8)
+
+
+def mask_values(path: str | Path) -> tuple[str, np.ndarray, list[int] | None]:
+    """A mask's mode, raw pixel array and palette (for class discovery)."""
+    path = Path(path)
+    with _open(path) as im:
+        _load(im, path)
+        palette = im.getpalette() if im.mode == "P" else None
+        if im.mode in ("RGBA", "LA", "PA"):
+            arr = np.asarray(im.convert("RGB" if im.mode == "RGBA" else "L"))
+            mode = "RGB" if im.mode == "RGBA" else "L"
+        elif im.mode == "1":
+            arr, mode = np.asarray(im, dtype=np.uint8), "L"
+        elif im.mode in ("P", "L", "RGB"):
+            arr, mode = np.asarray(im), im.mode
+        elif im.mode.startswith("I"):
+            arr, mode = np.asarray(im, dtype=np.int64), "L"
+        else:
+            arr, mode = np.asarray(im.convert("RGB")), "RGB"
+    return mode, arr, palette
+
+
+def read_mask(path: str | Path, classes: ClassSet) -> np.ndarray:
+    """A mask as uint8 class indices ``(H, W)``.
+
+    Mode ``P`` gives the index directly, ``L`` gives 0..N-1 (or 0/255 for two classes), and
+    colour masks are mapped through the class colours. Values or colours outside the classes
+    raise :class:`SlideFileError` naming them.
+    """
+    path = Path(path)
+    mode, arr, _ = mask_values(path)
+    n = len(classes)
+    if mode == "RGB":
+        return _map_colors(arr, classes, path)
+    values = np.unique(arr)
+    if values.size and values.max() >= n:
+        if set(values.tolist()) <= {0, 255} and n >= 2:
+            return (arr == 255).astype(np.uint8)
+        bad = [int(v) for v in values if v >= n or v < 0][:5]
+        raise SlideFileError(path, f"mask values {bad} are outside the {n} classes (0..{n - 1})")
+    if values.size and values.min() < 0:
+        raise SlideFileError(path, "mask has negative values")
+    return arr.astype(np.uint8, copy=False)
+
+
+def _map_colors(arr: np.ndarray, classes: ClassSet, path: Path) -> np.ndarray:
+    packed = (arr[..., 0].astype(np.uint32) << 16) | (arr[..., 1].astype(np.uint32) << 8) | arr[
+        ..., 2]
+    colors = classes.colors.astype(np.uint32)
+    keys = (colors[:, 0] << 16) | (colors[:, 1] << 8) | colors[:, 2]
+    uniq, inverse = np.unique(packed, return_inverse=True)
+    lookup = {int(k): i for i, k in enumerate(keys)}
+    out_of_palette = [int(u) for u in uniq if int(u) not in lookup]
+    if out_of_palette:
+        shown = [f"#{u:06x}" for u in out_of_palette[:5]]
+        raise SlideFileError(path, f"mask colours {shown} are not among the class colours")
+    table = np.array([lookup[int(u)] for u in uniq], dtype=np.uint8)
+    return table[inverse].reshape(arr.shape[:2])
+
+
+def write_mask(path: str | Path, mask: np.ndarray, classes: ClassSet) -> None:
+    """Write class indices as a mode ``P`` PNG carrying the class palette, atomically."""
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
+    if mask.size and int(mask.max()) >= len(classes):
+        raise ValueError(f"mask has value {int(mask.max())} but only {len(classes)} classes")
+    im = Image.fromarray(mask.astype(np.uint8, copy=False), mode="P")
+    im.putpalette(classes.palette())
+    with atomic_path(path, suffix=".png") as tmp:
+        im.save(tmp, format="PNG")

@@ -1,0 +1,72 @@
+"""Review state of each slide's annotation, kept in ``review.sqlite`` in the workspace.
+
+Every mark is its own committed transaction, so it survives a crash; SQLite's locking lets
+two windows on the same folder write without losing each other's marks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REVIEW_FILE = "review.sqlite"
+STATES = ("accepted", "needs fix", "rejected")
+
+
+@dataclass
+class Review:
+    name: str
+    state: str | None
+    note: str
+    updated: float
+
+
+class ReviewStore:
+    """Per-slide review marks for one workspace."""
+
+    def __init__(self, workspace: str | Path):
+        self.path = Path(workspace) / REVIEW_FILE
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS review (name TEXT PRIMARY KEY, state TEXT, "
+            "note TEXT NOT NULL DEFAULT '', updated REAL NOT NULL)")
+
+    def set(self, name: str, state: str | None, note: str | None = None) -> Review:
+        """Mark ``name``; ``state`` None clears the mark, ``note`` None keeps the old note."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"state must be one of {STATES} or None, not {state!r}")
+        now = time.time()
+        with self._lock:
+            if note is None:
+                self._conn.execute(
+                    "INSERT INTO review(name, state, updated) VALUES(?, ?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET state=excluded.state, "
+                    "updated=excluded.updated", (name, state, now))
+            else:
+                self._conn.execute(
+                    "INSERT INTO review(name, state, note, updated) VALUES(?, ?, ?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET state=excluded.state, note=excluded.note, "
+                    "updated=excluded.updated", (name, state, note, now))
+        return self.get(name)
+
+    def get(self, name: str) -> Review:
+        with self._lock:
+            row = self._conn.execute("SELECT name, state, note, updated FROM review WHERE name=?",
+                                     (name,)).fetchone()
+        return Review(*row) if row else Review(name, None, "", 0.0)
+
+    def all(self) -> dict[str, Review]:
+        with self._lock:
+            rows = self._conn.execute("SELECT name, state, note, updated FROM review").fetchall()
+        return {r[0]: Review(*r) for r in rows}
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
