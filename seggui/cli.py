@@ -1,0 +1,268 @@
+"""The ``seggui`` command: the window, and demo / train / predict / evaluate subcommands.
+
+Exit status: 0 on success, 2 on a usage error, 1 on a failure (one line on stderr; the
+traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from seggui import __version__
+
+SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "gui")
+
+
+class CliError(Exception):
+    """A failure to report in one line."""
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        now = time.monotonic()
+        final = total and done >= total
+        if not final and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        width = 30
+        filled = int(width * done / total) if total else 0
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"{self.label} [{bar}] {done}/{total} {message}"
+        if self.tty:
+            sys.stderr.write("\r" + line[:120].ljust(120))
+            if final:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="seggui",
+        description="Review semantic segmentation of tissue images. `seggui [FOLDER]` opens the "
+                    "window (the demo when no folder is given); the subcommands work headless.",
+        epilog="subcommands: demo, train, predict, evaluate (`seggui SUBCOMMAND --help`)")
+    p.add_argument("--version", action="version", version=f"seggui {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on failure")
+    sub = p.add_subparsers(dest="command")
+
+    g = sub.add_parser("gui", help="open the review window")
+    g.add_argument("folder", nargs="?", help="folder of slides (default: the demo)")
+
+    d = sub.add_parser("demo", help="write a folder of synthetic H&E-like demo tiles")
+    d.add_argument("--out", required=True, help="folder to write")
+    d.add_argument("--count", type=int, default=60, help="number of tiles (default 60)")
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    t = sub.add_parser("train", help="train a U-Net on the folder's prepared split")
+    t.add_argument("folder")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--batch-size", type=int, default=8)
+    t.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    t.add_argument("--base-filters", type=int, default=16)
+    t.add_argument("--depth", type=int, default=4, help="number of poolings (default 4)")
+    t.add_argument("--patch", type=int, default=256, help="training crop size (default 256)")
+    t.add_argument("--no-augment", action="store_true", help="no flips or rotations")
+    t.add_argument("--dice", action="store_true", help="add a Dice term to the loss")
+    t.add_argument("--class-weights", choices=("none", "balanced"), default="none")
+    t.add_argument("--from-model", help="start from this model's weights instead of scratch")
+    t.add_argument("--out", help="also save the model to this .keras path")
+    t.add_argument("--no-activate", action="store_true",
+                   help="do not make the new model the folder's active model")
+
+    pr = sub.add_parser("predict", help="write predicted masks (mode P PNGs)")
+    pr.add_argument("folder")
+    pr.add_argument("--out", required=True, help="folder for the masks")
+    pr.add_argument("--model", help="model .keras (default: active, else bundled)")
+
+    e = sub.add_parser("evaluate", help="score a model on the test split")
+    e.add_argument("folder")
+    e.add_argument("--model", help="model .keras (default: active, else bundled)")
+    e.add_argument("--all", action="store_true", help="score every slide, not only the test split")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def _open(folder: str):
+    from seggui.core.folder import open_folder
+    from seggui.core.slides import FolderError
+    from seggui.core.split import SplitError
+
+    try:
+        return open_folder(folder, ProgressBar("scan"))
+    except (FolderError, SplitError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _load_model(ctx, explicit: str | None):
+    from seggui.model import store
+
+    path = store.resolve_model(ctx.workspace, explicit)
+    try:
+        model, meta = store.load_model(path)
+    except store.ModelError as exc:
+        raise CliError(str(exc)) from exc
+    return path, model, meta
+
+
+def _check_classes(ctx, meta) -> None:
+    if len(meta.classes) != len(ctx.classes):
+        raise CliError(f"the model predicts {len(meta.classes)} classes ({', '.join(meta.classes.names)}) "
+                       f"but the folder has {len(ctx.classes)} ({', '.join(ctx.classes.names)}); "
+                       "train a model on this folder with `seggui train`")
+
+
+def cmd_demo(args) -> int:
+    from seggui.core.demo import write_demo
+
+    if args.count < 1:
+        raise CliError("--count must be at least 1")
+    out = write_demo(args.out, args.count, args.seed, ProgressBar("demo"))
+    print(f"wrote {args.count} demo slides to {out}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    _quiet_tensorflow()
+    from seggui.model.train import TrainingError, TrainSettings, train
+
+    ctx = _open(args.folder)
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
+                             learning_rate=args.lr, base_filters=args.base_filters,
+                             depth=args.depth, patch=args.patch, augment=not args.no_augment,
+                             dice_loss=args.dice, class_weights=args.class_weights,
+                             init_from=args.from_model)
+    if args.out and not args.out.endswith(".keras"):
+        raise CliError("--out must end in .keras")
+    print(f"training on {len(ctx.part('train'))} slides, testing on {len(ctx.part('test'))} "
+          f"({len(ctx.classes)} classes: {', '.join(ctx.classes.names)})", file=sys.stderr)
+    bar = ProgressBar("train")
+
+    def progress(p):
+        total = p.epochs * p.batches
+        done = (p.epoch - 1) * p.batches + p.batch
+        eta = f" eta {p.eta:.0f}s" if p.eta is not None else ""
+        val = f" val_iou {p.val_iou:.3f}" if p.val_iou is not None else ""
+        bar(done, total, f"epoch {p.epoch}/{p.epochs} loss {p.loss:.4f}{val}{eta}")
+        if p.epoch_end and not bar.tty:
+            pass
+
+    try:
+        result = train(ctx, settings, args.out, progress, make_active=not args.no_activate)
+    except TrainingError as exc:
+        raise CliError(str(exc)) from exc
+    for name, reason in result.skipped.items():
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    m = result.meta.test_metrics
+    print(f"saved model to {result.model_path}")
+    miou = "n/a" if m.get("miou") is None else f"{m['miou']:.4f}"
+    dice = "n/a" if m.get("mean_dice") is None else f"{m['mean_dice']:.4f}"
+    print(f"test split ({m.get('n_slides', 0)} slides): mIoU {miou}, mean Dice {dice}")
+    for c in m.get("per_class", []):
+        iou = "n/a" if c["iou"] is None else f"{c['iou']:.4f}"
+        print(f"  {c['name']}: IoU {iou}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    _quiet_tensorflow()
+    from seggui.model.evaluate import predict_slides
+    from seggui.model.predict import Predictor
+
+    ctx = _open(args.folder)
+    path, model, meta = _load_model(ctx, args.model)
+    written, problems = predict_slides(Predictor(model, meta.depth), ctx.slides,
+                                       Path(args.out), meta.classes, ProgressBar("predict"))
+    for p in problems:
+        print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
+    print(f"wrote {len(written)} masks to {args.out} with {path.name}")
+    return 0 if written or not ctx.slides else 1
+
+
+def cmd_evaluate(args) -> int:
+    _quiet_tensorflow()
+    from seggui.model.evaluate import evaluate_slides
+    from seggui.model.predict import Predictor
+
+    ctx = _open(args.folder)
+    path, model, meta = _load_model(ctx, args.model)
+    _check_classes(ctx, meta)
+    if args.all:
+        slides = [s for s in ctx.slides if s.has_mask or s.problems]
+    else:
+        names = set(ctx.split.test)
+        slides = [s for s in ctx.slides if s.name in names]
+    report = evaluate_slides(Predictor(model, meta.depth), slides, meta.classes,
+                             ProgressBar("evaluate"))
+    # Folder-level problems and broken slides outside the scored set are still worth telling.
+    seen = {p.name for p in report.problems}
+    report.problems += [p for p in ctx.scan.all_problems() if p.name not in seen
+                        and not any(s.name == p.name for s in slides)]
+    data = report.to_json(str(path))
+    if args.json:
+        print(json.dumps(data, indent=1))
+    else:
+        miou = "n/a" if data["miou"] is None else f"{data['miou']:.4f}"
+        dice = "n/a" if data["mean_dice"] is None else f"{data['mean_dice']:.4f}"
+        print(f"model {path.name}: {data['n_slides']} slides, mIoU {miou}, mean Dice {dice}")
+        for c in data["per_class"]:
+            iou = "n/a" if c["iou"] is None else f"{c['iou']:.4f}"
+            print(f"  {c['name']}: IoU {iou}")
+        for p in data["problems"]:
+            print(f"problem: {p['name']}: {p['reason']}")
+    return 0 if report.overall is not None else 1
+
+
+def cmd_gui(args) -> int:
+    try:
+        from seggui.gui.app import run
+    except ImportError as exc:
+        raise CliError(f"the window cannot start: {exc}") from exc
+    return run(args.folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `seggui [FOLDER]` opens the window; any other first word is a subcommand.
+    positional = [a for a in argv if not a.startswith("-")]
+    if not positional or positional[0] not in SUBCOMMANDS:
+        if positional or not any(a in ("-h", "--help", "--version") for a in argv):
+            argv = ["gui", *argv] if not argv or argv[0] != "--debug" else [
+                "--debug", "gui", *argv[1:]]
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = {"demo": cmd_demo, "train": cmd_train, "predict": cmd_predict,
+               "evaluate": cmd_evaluate, "gui": cmd_gui}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("seggui: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for users; the traceback on request
+        if args.debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"seggui: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

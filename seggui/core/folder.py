@@ -1,0 +1,94 @@
+"""An opened folder: its slides, workspace, classes and prepared split, found in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seggui.core.cancel import CancelToken, ProgressFn, no_progress
+from seggui.core.classes import (CLASSES_FILE, ClassesError, ClassSet, classes_from_observations,
+                                 read_classes_file)
+from seggui.core.imageio import SlideFileError, mask_values
+from seggui.core.slides import FolderScan, Problem, Slide, scan_folder
+from seggui.core.split import Split, load_or_create_split
+from seggui.core.workspace import workspace_dir
+
+#: How many masks are decoded to discover classes when there is no classes.json.
+CLASS_SAMPLE = 16
+
+
+@dataclass
+class FolderContext:
+    root: Path
+    scan: FolderScan
+    workspace: Path
+    classes: ClassSet
+    split: Split
+
+    @property
+    def slides(self) -> list[Slide]:
+        return self.scan.slides
+
+    def scorable(self, names: list[str] | None = None) -> list[Slide]:
+        """Slides with a usable image and mask, optionally limited to ``names``."""
+        wanted = None if names is None else set(names)
+        return [s for s in self.scan.slides if s.scorable and (wanted is None or s.name in wanted)]
+
+    def part(self, part: str) -> list[Slide]:
+        """The scorable slides of the split's ``"train"`` or ``"test"`` part."""
+        return self.scorable(self.split.train if part == "train" else self.split.test)
+
+
+def resolve_classes(root: Path, scan: FolderScan) -> ClassSet:
+    """classes.json beside the data, else what a sample of masks shows, else defaults."""
+    for candidate in (root / CLASSES_FILE, root / "masks" / CLASSES_FILE):
+        if candidate.exists():
+            try:
+                return read_classes_file(candidate)
+            except ClassesError as exc:
+                scan.problems.append(Problem(CLASSES_FILE, f"{exc}; classes taken from the masks"))
+                break
+    max_value, binary, palette, colors = 0, False, None, set()
+    sampled = 0
+    for slide in scan.slides:
+        if sampled >= CLASS_SAMPLE:
+            break
+        if not (slide.mask_path and slide.mask_ok and slide.usable):
+            continue
+        try:
+            mode, arr, pal = mask_values(slide.mask_path)
+        except SlideFileError:
+            continue
+        sampled += 1
+        if mode == "RGB":
+            flat = arr.reshape(-1, 3)
+            colors |= {tuple(int(v) for v in c) for c in np.unique(flat, axis=0)[:256]}
+            continue
+        values = np.unique(arr)
+        if set(values.tolist()) <= {0, 255} and 255 in values:
+            binary = True
+            continue
+        max_value = max(max_value, int(values.max(initial=0)))
+        if pal is not None and palette is None:
+            palette = pal
+    if binary and max_value <= 1:
+        return classes_from_observations(1, True, palette)
+    if sampled == 0:
+        return ClassSet.default(4)
+    return classes_from_observations(max_value, False, palette, colors)
+
+
+def open_folder(root: str | Path, progress: ProgressFn = no_progress,
+                cancel: CancelToken | None = None) -> FolderContext:
+    """Scan ``root``, find its classes and workspace, and load or make its split."""
+    root = Path(root)
+    scan = scan_folder(root, progress, cancel)
+    workspace = workspace_dir(root)
+    classes = resolve_classes(root, scan)
+    split = load_or_create_split(workspace, [s.name for s in scan.slides if s.scorable])
+    return FolderContext(root, scan, workspace, classes, split)
+
+
+

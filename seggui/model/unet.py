@@ -1,0 +1,49 @@
+"""The U-Net of the original work, in the Keras functional API."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+def conv_block(input_tensor, num_filters: int):
+    """Conv2D 3x3 -> BatchNormalization -> ReLU, twice."""
+    x = input_tensor
+    for _ in range(2):
+        x = layers.Conv2D(num_filters, 3, padding="same", kernel_initializer="he_normal")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+    return x
+
+
+def encoder_block(input_tensor, num_filters: int, dropout: float = 0.2):
+    """conv_block, then 2x2 max pooling and dropout; returns ``(skip, pooled)``."""
+    skip = conv_block(input_tensor, num_filters)
+    x = layers.MaxPooling2D(2)(skip)
+    x = layers.Dropout(dropout)(x)
+    return skip, x
+
+
+def decoder_block(input_tensor, skip, num_filters: int, dropout: float = 0.2):
+    """2x2 stride-2 transposed convolution, concatenate the skip, dropout, conv_block."""
+    x = layers.Conv2DTranspose(num_filters, 2, strides=2, padding="same")(input_tensor)
+    x = layers.Concatenate()([x, skip])
+    x = layers.Dropout(dropout)(x)
+    return conv_block(x, num_filters)
+
+
+def build_unet(n_classes: int, base_filters: int = 16, depth: int = 4, dropout: float = 0.2,
+               input_shape: tuple = (None, None, 3)) -> keras.Model:
+    """A U-Net with ``depth`` poolings; inputs must be a multiple of ``2**depth`` in size."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    skips = []
+    for level in range(depth):
+        skip, x = encoder_block(x, base_filters * 2**level, dropout)
+        skips.append(skip)
+    x = conv_block(x, base_filters * 2**depth)
+    for level in reversed(range(depth)):
+        x = decoder_block(x, skips[level], base_filters * 2**level, dropout)
+    outputs = layers.Conv2D(n_classes, 1, activation="softmax", dtype="float32",
+                            name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=f"unet_b{base_filters}_d{depth}_c{n_classes}")
