@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--base-filters", type=int, default=16)
     t.add_argument("--depth", type=int, default=4, help="number of poolings (default 4)")
     t.add_argument("--patch", type=int, default=256, help="training crop size (default 256)")
+    t.add_argument("--crops-per-image", type=int, default=0,
+                   help="random crops per slide and epoch (default: enough to cover it once)")
     t.add_argument("--no-augment", action="store_true", help="no flips or rotations")
     t.add_argument("--dice", action="store_true", help="add a Dice term to the loss")
     t.add_argument("--class-weights", choices=("none", "balanced"), default="none")
@@ -147,7 +149,8 @@ def cmd_train(args) -> int:
     ctx = _open(args.folder)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                              learning_rate=args.lr, base_filters=args.base_filters,
-                             depth=args.depth, patch=args.patch, augment=not args.no_augment,
+                             depth=args.depth, patch=args.patch,
+                             crops_per_image=args.crops_per_image, augment=not args.no_augment,
                              dice_loss=args.dice, class_weights=args.class_weights,
                              init_from=args.from_model)
     if args.out and not args.out.endswith(".keras"):
@@ -162,8 +165,6 @@ def cmd_train(args) -> int:
         eta = f" eta {p.eta:.0f}s" if p.eta is not None else ""
         val = f" val_iou {p.val_iou:.3f}" if p.val_iou is not None else ""
         bar(done, total, f"epoch {p.epoch}/{p.epochs} loss {p.loss:.4f}{val}{eta}")
-        if p.epoch_end and not bar.tty:
-            pass
 
     try:
         result = train(ctx, settings, args.out, progress, make_active=not args.no_activate)

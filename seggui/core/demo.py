@@ -125,8 +125,9 @@ def make_tile(seed: int, index: int, size: int = TILE) -> tuple[np.ndarray, np.n
     return rgba, labels
 
 
-def write_demo(out: str | Path, count: int = 100, seed: int = 0,
-               progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> Path:
+def write_demo(out: str | Path, count: int = 60, seed: int = 0,
+               progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
+               size: int = TILE) -> Path:
     """Write ``count`` demo tiles to ``out/images`` and ``out/masks`` plus ``classes.json``."""
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,7 @@ def write_demo(out: str | Path, count: int = 100, seed: int = 0,
     for i in range(count):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        rgba, labels = make_tile(seed, i)
+        rgba, labels = make_tile(seed, i, size)
         name = f"tile_{i:04d}.png"
         with atomic_path(out / "images" / name) as tmp:
             Image.fromarray(rgba, mode="RGBA").save(tmp, format="PNG")

@@ -1,0 +1,43 @@
+"""Shared fixtures: small generated folders, the real data in ../shared/data, isolation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SEGGUI_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_data(tmp_path_factory, monkeypatch):
+    """Keep per-user data (fallback workspaces, the demo) out of the real home directory."""
+    monkeypatch.setenv("SEGGUI_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
+
+
+def shared_folder(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"real data {path} is not present (../shared/data is outside the repo)")
+    return path
+
+
+@pytest.fixture
+def demo_folder(tmp_path) -> Path:
+    """Six 512x512 demo slides in the original layout."""
+    from seggui.core.demo import write_demo
+
+    return write_demo(tmp_path / "demo", count=6, seed=3)
+
+
+@pytest.fixture
+def small_demo(tmp_path) -> Path:
+    """Ten 64x64 demo slides, for tiny training runs."""
+    from seggui.core.demo import write_demo
+
+    return write_demo(tmp_path / "small", count=10, seed=5, size=64)

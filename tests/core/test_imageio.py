@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from seggui.core import imageio
+from seggui.core.classes import ClassSet
+from seggui.core.imageio import SlideFileError, read_header, read_image, read_mask, write_mask
+
+CLASSES4 = ClassSet.default(4)
+
+
+def _save(path, arr, mode=None, **kw):
+    im = Image.fromarray(arr) if mode is None else Image.fromarray(arr).convert(mode)
+    im.save(path, **kw)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB", "L", "P", "CMYK"])
+def test_read_image_modes_give_rgb_float(tmp_path, mode):
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    path = _save(tmp_path / f"x.{fmt.lower()}", rgb, mode, format=fmt)
+    img = read_image(path)
+    assert img.shape == (20, 30, 3) and img.dtype == np.float32
+    assert 0.0 <= img.min() and img.max() <= 1.0
+
+
+def test_rgba_drops_alpha_and_keeps_values(tmp_path):
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[..., 3] = 10
+    img = read_image(_save(tmp_path / "a.png", rgba))
+    assert np.allclose(img[..., 0], 1.0) and np.allclose(img[..., 1:], 0.0)
+
+
+def test_sixteen_bit_keeps_range(tmp_path):
+    arr = np.array([[0, 65535], [32768, 1000]], dtype=np.uint16)
+    path = tmp_path / "g16.png"
+    Image.fromarray(arr).save(path)
+    img = read_image(path)
+    assert img[0, 1, 0] == pytest.approx(1.0) and img[1, 0, 0] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_tiff_and_jpeg(tmp_path):
+    rgb = np.full((10, 12, 3), 128, np.uint8)
+    for name in ("t.tif", "t.jpg"):
+        Image.fromarray(rgb).save(tmp_path / name)
+        assert read_image(tmp_path / name).shape == (10, 12, 3)
+
+
+def test_palette_mask_roundtrip_keeps_indices_and_palette(tmp_path):
+    mask = np.random.default_rng(1).integers(0, 4, (16, 16), dtype=np.uint8)
+    path = tmp_path / "m.png"
+    write_mask(path, mask, CLASSES4)
+    with Image.open(path) as im:
+        assert im.mode == "P"
+        assert im.getpalette()[:12] == [v for c in CLASSES4 for v in c.color]
+    assert np.array_equal(read_mask(path, CLASSES4), mask)
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_l_masks_indices_and_binary(tmp_path):
+    mask = np.array([[0, 1], [2, 3]], np.uint8)
+    assert np.array_equal(read_mask(_save(tmp_path / "l.png", mask), CLASSES4), mask)
+    binary = np.array([[0, 255], [255, 0]], np.uint8)
+    got = read_mask(_save(tmp_path / "b.png", binary), ClassSet.default(2))
+    assert np.array_equal(got, binary // 255)
+
+
+def test_colour_mask_maps_through_palette(tmp_path):
+    mask = np.array([[0, 1], [2, 3]], np.uint8)
+    rgb = CLASSES4.colors[mask]
+    assert np.array_equal(read_mask(_save(tmp_path / "c.png", rgb), CLASSES4), mask)
+
+
+def test_colour_not_in_palette_is_reported(tmp_path):
+    rgb = np.full((3, 3, 3), 7, np.uint8)
+    with pytest.raises(SlideFileError, match="not among the class colours"):
+        read_mask(_save(tmp_path / "c.png", rgb), CLASSES4)
+
+
+def test_values_outside_classes_are_reported(tmp_path):
+    with pytest.raises(SlideFileError, match=r"outside the 4 classes"):
+        read_mask(_save(tmp_path / "m.png", np.full((3, 3), 9, np.uint8)), CLASSES4)
+
+
+def test_broken_files_give_reasons(tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.png"
+    text.write_text("hello, not an image")
+    good = _save(tmp_path / "good.png", np.zeros((64, 64, 3), np.uint8))
+    trunc = tmp_path / "trunc.png"
+    trunc.write_bytes(good.read_bytes()[:60])
+    with pytest.raises(SlideFileError, match="empty"):
+        read_image(empty)
+    with pytest.raises(SlideFileError, match="not an image"):
+        read_image(text)
+    with pytest.raises(SlideFileError) as info:
+        read_image(trunc)
+    assert info.value.path == trunc
+
+
+def test_decompression_bomb_refused_from_header(tmp_path, monkeypatch):
+    path = _save(tmp_path / "big.png", np.zeros((100, 100), np.uint8))
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 5000)
+    with pytest.raises(SlideFileError, match="megapixel limit"):
+        read_header(path)
+
+
+def test_header_does_not_decode(tmp_path, monkeypatch):
+    path = _save(tmp_path / "x.png", np.zeros((50, 70, 3), np.uint8))
+
+    def boom(self):
+        raise AssertionError("pixels decoded")
+
+    monkeypatch.setattr(Image.Image, "load", boom)
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", boom)
+    h = read_header(path)
+    assert (h.width, h.height) == (70, 50)

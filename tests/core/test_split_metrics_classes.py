@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from seggui.core.classes import ClassSet
+from seggui.core.folder import open_folder, resolve_classes
+from seggui.core.metrics import ScoreAccumulator, Scores
+from seggui.core.slides import scan_folder
+from seggui.core.split import SplitError, load_or_create_split
+
+
+def test_split_is_80_20_saved_and_reused(tmp_path):
+    names = [f"s{i:03d}" for i in range(50)]
+    split = load_or_create_split(tmp_path, names)
+    assert len(split.test) == 10 and len(split.train) == 40
+    assert set(split.test).isdisjoint(split.train)
+    data = json.loads((tmp_path / "split.json").read_text())
+    assert data["seed"] == 42 and data["test_fraction"] == 0.2
+    assert sorted(data["train"] + data["test"]) == names
+    again = load_or_create_split(tmp_path, list(reversed(names)))
+    assert again.test == split.test and again.train == split.train
+
+
+def test_new_slides_are_placed_by_hash_and_nothing_moves(tmp_path):
+    names = [f"s{i:03d}" for i in range(20)]
+    first = load_or_create_split(tmp_path, names)
+    more = names + [f"new{i}" for i in range(200)]
+    second = load_or_create_split(tmp_path, more)
+    assert set(first.test) <= set(second.test) and set(first.train) <= set(second.train)
+    new_test = [n for n in second.test if n.startswith("new")]
+    assert 20 < len(new_test) < 70  # about 20% of 200
+    other = tmp_path / "other"
+    other.mkdir()
+    load_or_create_split(other, names)
+    assert load_or_create_split(other, more).test[-len(new_test):] == new_test
+
+
+def test_damaged_split_is_not_replaced(tmp_path):
+    (tmp_path / "split.json").write_text("{broken")
+    with pytest.raises(SplitError, match="delete it"):
+        load_or_create_split(tmp_path, ["a", "b"])
+    assert (tmp_path / "split.json").read_text() == "{broken"
+
+
+def test_scores_known_values():
+    truth = np.array([[0, 0, 1, 1]])
+    pred = np.array([[0, 1, 1, 1]])
+    s = Scores.compare(truth, pred, 3)
+    assert s.confusion.tolist() == [[1, 1, 0], [0, 2, 0], [0, 0, 0]]
+    assert s.iou[0] == pytest.approx(0.5) and s.iou[1] == pytest.approx(2 / 3)
+    assert s.dice[0] == pytest.approx(2 / 3) and s.dice[1] == pytest.approx(0.8)
+    assert np.isnan(s.iou[2]) and not s.present[2]
+    assert s.miou == pytest.approx((0.5 + 2 / 3) / 2)
+
+
+def test_accumulator_sums_confusions():
+    acc = ScoreAccumulator(2)
+    acc.add("a", np.array([[0, 1]]), np.array([[0, 1]]))
+    acc.add("b", np.array([[1, 1]]), np.array([[0, 0]]))
+    assert acc.per_slide["a"].miou == 1.0
+    assert acc.result().confusion.tolist() == [[1, 0], [2, 1]]
+
+
+def test_classes_from_json_palette_and_binary(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "images/a.png")
+    m = Image.fromarray(np.array([[0, 1], [2, 4]], np.uint8)).convert("L").convert("P")
+    pal = [0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0] + [0] * (768 - 15)
+    m = Image.fromarray(np.kron(np.array([[0, 1], [2, 4]], np.uint8), np.ones((2, 2), np.uint8)),
+                        mode="P")
+    m.putpalette(pal)
+    m.save(tmp_path / "masks/a.png")
+    classes = resolve_classes(tmp_path, scan_folder(tmp_path))
+    assert len(classes) == 5 and classes[1].color == (255, 0, 0) and classes.source == "mask palette"
+
+    (tmp_path / "classes.json").write_text(json.dumps(
+        {"classes": [{"name": "bg", "color": [0, 0, 0]}, {"name": "fg", "color": [9, 9, 9]}]}))
+    assert resolve_classes(tmp_path, scan_folder(tmp_path)).names == ["bg", "fg"]
+
+    b = tmp_path / "bin"
+    (b / "images").mkdir(parents=True)
+    (b / "masks").mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(b / "images/a.png")
+    Image.fromarray(np.array([[0, 255], [255, 0]], np.uint8).repeat(2, 0).repeat(2, 1)).save(
+        b / "masks/a.png")
+    assert resolve_classes(b, scan_folder(b)).names == ["background", "foreground"]
+
+
+def test_open_folder_on_demo(demo_folder):
+    ctx = open_folder(demo_folder)
+    assert ctx.classes.names == ["background", "stroma", "gland", "nucleus"]
+    assert ctx.workspace == demo_folder / ".seggui"
+    assert len(ctx.part("train")) + len(ctx.part("test")) == 6 and ctx.part("test")
+
+
+def test_default_classes_are_four():
+    assert len(ClassSet.default()) == 4
