@@ -1,0 +1,115 @@
+"""The `seggui` command end to end, as a user runs it (a subprocess per command)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import shared_folder
+
+TINY_TRAIN = ["--epochs", "1", "--base-filters", "4", "--depth", "3", "--patch", "64",
+              "--batch-size", "4", "--crops-per-image", "1"]
+
+
+def seggui(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "seggui", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd, env=env)
+
+
+def _json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
+    assert seggui("train").returncode == 2
+    assert seggui("demo", "--out", str(tmp_path), "--count", "x").returncode == 2
+    missing = seggui("evaluate", str(tmp_path / "missing"))
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    assert "Traceback" in seggui("--debug", "evaluate", str(tmp_path / "missing")).stderr
+
+
+def test_demo_train_predict_evaluate(tmp_path):
+    demo = tmp_path / "demo"
+    assert seggui("demo", "--out", str(demo), "--count", "6", "--seed", "2").returncode == 0
+    trained = seggui("train", str(demo), *TINY_TRAIN, "--out", str(tmp_path / "m.keras"))
+    assert trained.returncode == 0, trained.stderr
+    assert "test split" in trained.stdout and (tmp_path / "m.keras").exists()
+    out = tmp_path / "pred"
+    pred = seggui("predict", str(demo), "--out", str(out))
+    assert pred.returncode == 0, pred.stderr
+    masks = sorted(out.glob("*.png"))
+    assert len(masks) == 6
+    with Image.open(masks[0]) as m:
+        assert m.mode == "P" and m.size == (512, 512)
+    report = _json(seggui("evaluate", str(demo), "--json"))
+    assert report["model"].endswith(".keras") and ".seggui" in report["model"]
+    assert report["n_slides"] == len(json.loads((demo / ".seggui/split.json").read_text())["test"])
+    assert [c["name"] for c in report["per_class"]] == ["background", "stroma", "gland", "nucleus"]
+    every = _json(seggui("evaluate", str(demo), "--all", "--json", "--model",
+                         str(tmp_path / "m.keras")))
+    assert every["n_slides"] == 6 and len(every["slides"]) == 6
+
+
+def test_bundled_model_scores_the_demo(tmp_path):
+    demo = tmp_path / "d"
+    assert seggui("demo", "--out", str(demo), "--count", "10").returncode == 0
+    report = _json(seggui("evaluate", str(demo), "--all", "--json"))
+    assert "default_model.keras" in report["model"]
+    assert report["miou"] >= 0.9
+
+
+def test_broken_files_are_listed_and_the_rest_scored(tmp_path):
+    demo = tmp_path / "demo"
+    assert seggui("demo", "--out", str(demo), "--count", "5").returncode == 0
+    (demo / "images/empty.png").write_bytes(b"")
+    data = (demo / "images/tile_0000.png").read_bytes()
+    (demo / "images/trunc.png").write_bytes(data[: len(data) // 3])
+    shutil.copy(demo / "masks/tile_0001.png", demo / "masks/trunc.png")
+    Image.fromarray(np.zeros((10, 10, 4), np.uint8)).save(demo / "images/odd.png")
+    shutil.copy(demo / "masks/tile_0001.png", demo / "masks/odd.png")
+    shutil.copy(demo / "masks/tile_0001.png", demo / "masks/lonely.png")
+    Image.fromarray(np.full((512, 512), 9, np.uint8)).save(demo / "masks/tile_0002.png")
+    report = _json(seggui("evaluate", str(demo), "--all", "--json"))
+    reasons = {p["name"]: p["reason"] for p in report["problems"]}
+    assert "empty" in reasons["empty"]
+    assert "trunc" in reasons and "odd" in reasons and "no image" in reasons["lonely"]
+    assert "outside the 4 classes" in reasons["tile_0002"]
+    assert report["n_slides"] == 4 and report["miou"] is not None
+
+
+def test_gleason_real_data_five_classes_jpeg(tmp_path):
+    src = shared_folder("gleason")
+    folder = tmp_path / "gleason"
+    shutil.copytree(src, folder)  # the workspace is written beside the data
+    trained = seggui("train", str(folder), *TINY_TRAIN)
+    assert trained.returncode == 0, trained.stderr
+    report = _json(seggui("evaluate", str(folder), "--json"))
+    assert len(report["per_class"]) == 5 and report["n_slides"] >= 2
+    out = tmp_path / "pred"
+    assert seggui("predict", str(folder), "--out", str(out)).returncode == 0
+    with Image.open(next(out.glob("*.png"))) as m:
+        assert m.mode == "P" and m.size == (1201, 1201)
+
+
+def test_glas_real_data_binary_masks(tmp_path):
+    src = shared_folder("glas-test")
+    folder = tmp_path / "glas"
+    shutil.copytree(src, folder)
+    trained = seggui("train", str(folder), *TINY_TRAIN)
+    assert trained.returncode == 0, trained.stderr
+    report = _json(seggui("evaluate", str(folder), "--json"))
+    assert [c["name"] for c in report["per_class"]] == ["background", "foreground"]
+    assert report["n_slides"] == 8 and 0 <= report["miou"] <= 1
+    sizes = {Image.open(p).size for p in (folder / "images").glob("*.png")}
+    assert (775, 522) in sizes

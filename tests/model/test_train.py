@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import numpy as np
+
+from seggui.core.cancel import CancelToken
+from seggui.core.folder import open_folder
+from seggui.model import store
+from seggui.model.pipeline import cover_tiles, random_crops
+from seggui.model.train import TrainSettings, train
+
+TINY = dict(batch_size=4, base_filters=4, depth=2, patch=32, crops_per_image=2)
+
+
+def test_crops_pad_small_images_with_zero_weight():
+    image = np.random.default_rng(0).random((20, 40, 3)).astype(np.float32)
+    mask = np.ones((20, 40), np.uint8)
+    x, y, v = random_crops(image, mask, 32, 3, np.random.default_rng(1), augment=True)
+    assert x.shape == (3, 32, 32, 3) and y.shape == v.shape == (3, 32, 32)
+    assert (v.sum(axis=(1, 2)) == 20 * 32).all()
+    x, y, v = cover_tiles(image, mask, 32)
+    assert x.shape[0] == 2 and v.sum() == 20 * 40
+
+
+def test_one_epoch_fit_saves_scored_active_version(small_demo):
+    ctx = open_folder(small_demo)
+    seen = []
+    result = train(ctx, TrainSettings(epochs=1, **TINY), progress=seen.append)
+    assert not result.cancelled and result.model_path.exists()
+    assert seen[-1].message == "scoring the test split"
+    assert any(p.epoch_end and p.val_iou is not None for p in seen)
+    meta = store.read_meta(result.model_path)
+    assert meta.test_metrics["n_slides"] == len(ctx.part("test"))
+    assert 0.0 <= meta.test_metrics["miou"] <= 1.0
+    assert meta.split["test"] == ctx.split.test and meta.source_folder
+    assert store.active_model_path(ctx.workspace) == result.model_path
+    assert not list(ctx.workspace.glob(".tmp-*"))
+
+
+def test_cancel_stops_within_a_batch_and_keeps_active_model(small_demo):
+    ctx = open_folder(small_demo)
+    first = train(ctx, TrainSettings(epochs=1, **TINY))
+    token = CancelToken()
+    batches = []
+
+    def progress(p):
+        batches.append(p)
+        if len(batches) == 2:
+            token.cancel()
+
+    result = train(ctx, TrainSettings(epochs=50, **TINY), progress=progress, cancel=token)
+    assert result.cancelled and result.model_path is None
+    assert len([p for p in batches if not p.epoch_end]) <= 3
+    assert store.active_model_path(ctx.workspace) == first.model_path
+    assert len(store.list_versions(ctx.workspace)) == 1
+    assert not list(ctx.workspace.glob(".tmp-*"))
+
+
+def test_retrain_from_active_model(small_demo):
+    ctx = open_folder(small_demo)
+    first = train(ctx, TrainSettings(epochs=1, **TINY))
+    second = train(ctx, TrainSettings(epochs=1, init_from=str(first.model_path), **TINY))
+    assert second.meta.parent == first.model_path.stem
+    assert len(store.list_versions(ctx.workspace)) == 2
