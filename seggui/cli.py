@@ -58,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="seggui",
         description="Review semantic segmentation of tissue images. `seggui [FOLDER]` opens the "
-                    "window (the demo when no folder is given); the subcommands work headless.",
-        epilog="subcommands: demo, train, predict, evaluate (`seggui SUBCOMMAND --help`)")
+        "window (the demo when no folder is given); the subcommands work headless.",
+        epilog="subcommands: demo, train, predict, evaluate (`seggui SUBCOMMAND --help`)",
+    )
     p.add_argument("--version", action="version", version=f"seggui {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks on failure")
     sub = p.add_subparsers(dest="command")
@@ -80,15 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--base-filters", type=int, default=16)
     t.add_argument("--depth", type=int, default=4, help="number of poolings (default 4)")
     t.add_argument("--patch", type=int, default=256, help="training crop size (default 256)")
-    t.add_argument("--crops-per-image", type=int, default=0,
-                   help="random crops per slide and epoch (default: enough to cover it once)")
+    t.add_argument(
+        "--crops-per-image",
+        type=int,
+        default=0,
+        help="random crops per slide and epoch (default: enough to cover it once)",
+    )
     t.add_argument("--no-augment", action="store_true", help="no flips or rotations")
     t.add_argument("--dice", action="store_true", help="add a Dice term to the loss")
     t.add_argument("--class-weights", choices=("none", "balanced"), default="none")
     t.add_argument("--from-model", help="start from this model's weights instead of scratch")
     t.add_argument("--out", help="also save the model to this .keras path")
-    t.add_argument("--no-activate", action="store_true",
-                   help="do not make the new model the folder's active model")
+    t.add_argument(
+        "--no-activate",
+        action="store_true",
+        help="do not make the new model the folder's active model",
+    )
 
     pr = sub.add_parser("predict", help="write predicted masks (mode P PNGs)")
     pr.add_argument("folder")
@@ -127,9 +135,11 @@ def _load_model(ctx, explicit: str | None):
 
 def _check_classes(ctx, meta) -> None:
     if len(meta.classes) != len(ctx.classes):
-        raise CliError(f"the model predicts {len(meta.classes)} classes ({', '.join(meta.classes.names)}) "
-                       f"but the folder has {len(ctx.classes)} ({', '.join(ctx.classes.names)}); "
-                       "train a model on this folder with `seggui train`")
+        raise CliError(
+            f"the model predicts {len(meta.classes)} classes ({', '.join(meta.classes.names)}) "
+            f"but the folder has {len(ctx.classes)} ({', '.join(ctx.classes.names)}); "
+            "train a model on this folder with `seggui train`"
+        )
 
 
 def cmd_demo(args) -> int:
@@ -147,16 +157,26 @@ def cmd_train(args) -> int:
     from seggui.model.train import TrainingError, TrainSettings, train
 
     ctx = _open(args.folder)
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
-                             learning_rate=args.lr, base_filters=args.base_filters,
-                             depth=args.depth, patch=args.patch,
-                             crops_per_image=args.crops_per_image, augment=not args.no_augment,
-                             dice_loss=args.dice, class_weights=args.class_weights,
-                             init_from=args.from_model)
+    settings = TrainSettings(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        base_filters=args.base_filters,
+        depth=args.depth,
+        patch=args.patch,
+        crops_per_image=args.crops_per_image,
+        augment=not args.no_augment,
+        dice_loss=args.dice,
+        class_weights=args.class_weights,
+        init_from=args.from_model,
+    )
     if args.out and not args.out.endswith(".keras"):
         raise CliError("--out must end in .keras")
-    print(f"training on {len(ctx.part('train'))} slides, testing on {len(ctx.part('test'))} "
-          f"({len(ctx.classes)} classes: {', '.join(ctx.classes.names)})", file=sys.stderr)
+    print(
+        f"training on {len(ctx.part('train'))} slides, testing on {len(ctx.part('test'))} "
+        f"({len(ctx.classes)} classes: {', '.join(ctx.classes.names)})",
+        file=sys.stderr,
+    )
     bar = ProgressBar("train")
 
     def progress(p):
@@ -190,8 +210,13 @@ def cmd_predict(args) -> int:
 
     ctx = _open(args.folder)
     path, model, meta = _load_model(ctx, args.model)
-    written, problems = predict_slides(Predictor(model, meta.depth), ctx.slides,
-                                       Path(args.out), meta.classes, ProgressBar("predict"))
+    written, problems = predict_slides(
+        Predictor(model, meta.depth),
+        ctx.slides,
+        Path(args.out),
+        meta.classes,
+        ProgressBar("predict"),
+    )
     for p in problems:
         print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
     print(f"wrote {len(written)} masks to {args.out} with {path.name}")
@@ -211,12 +236,16 @@ def cmd_evaluate(args) -> int:
     else:
         names = set(ctx.split.test)
         slides = [s for s in ctx.slides if s.name in names]
-    report = evaluate_slides(Predictor(model, meta.depth), slides, meta.classes,
-                             ProgressBar("evaluate"))
+    report = evaluate_slides(
+        Predictor(model, meta.depth), slides, meta.classes, ProgressBar("evaluate")
+    )
     # Folder-level problems and broken slides outside the scored set are still worth telling.
     seen = {p.name for p in report.problems}
-    report.problems += [p for p in ctx.scan.all_problems() if p.name not in seen
-                        and not any(s.name == p.name for s in slides)]
+    report.problems += [
+        p
+        for p in ctx.scan.all_problems()
+        if p.name not in seen and not any(s.name == p.name for s in slides)
+    ]
     data = report.to_json(str(path))
     if args.json:
         print(json.dumps(data, indent=1))
@@ -244,14 +273,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # `seggui [FOLDER]` opens the window; any other first word is a subcommand.
     positional = [a for a in argv if not a.startswith("-")]
-    if not positional or positional[0] not in SUBCOMMANDS:
-        if positional or not any(a in ("-h", "--help", "--version") for a in argv):
-            argv = ["gui", *argv] if not argv or argv[0] != "--debug" else [
-                "--debug", "gui", *argv[1:]]
+    wants_help = any(a in ("-h", "--help", "--version") for a in argv)
+    if (not positional or positional[0] not in SUBCOMMANDS) and (positional or not wants_help):
+        argv = ["gui", *argv] if not argv or argv[0] != "--debug" else ["--debug", "gui", *argv[1:]]
     parser = _parser()
     args = parser.parse_args(argv)
-    handler = {"demo": cmd_demo, "train": cmd_train, "predict": cmd_predict,
-               "evaluate": cmd_evaluate, "gui": cmd_gui}[args.command]
+    handler = {
+        "demo": cmd_demo,
+        "train": cmd_train,
+        "predict": cmd_predict,
+        "evaluate": cmd_evaluate,
+        "gui": cmd_gui,
+    }[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -84,7 +84,9 @@ class ClassSet:
                 for i, item in enumerate(items)
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ClassesError(f"expected {{'classes': [{{'name', 'color'}}, ...]}}: {exc}") from exc
+            raise ClassesError(
+                f"expected {{'classes': [{{'name', 'color'}}, ...]}}: {exc}"
+            ) from exc
         if len(classes) < 2:
             raise ClassesError("at least two classes are needed")
         if len(classes) > 255:
@@ -92,17 +94,25 @@ class ClassSet:
         return cls(classes, source)
 
     @classmethod
-    def default(cls, n: int = 4, names: Sequence[str] | None = None,
-                colors: Sequence[tuple[int, int, int]] | None = None,
-                source: str = "default") -> ClassSet:
+    def default(
+        cls,
+        n: int = 4,
+        names: Sequence[str] | None = None,
+        colors: Sequence[tuple[int, int, int]] | None = None,
+        source: str = "default",
+    ) -> ClassSet:
         if names is None:
-            names = ["background", "foreground"] if n == 2 else ["background"] + [
-                f"class {i}" for i in range(1, n)
-            ]
+            names = (
+                ["background", "foreground"]
+                if n == 2
+                else ["background"] + [f"class {i}" for i in range(1, n)]
+            )
         if colors is None:
             colors = [default_color(i) for i in range(n)]
-        return cls(tuple(ClassInfo(nm, tuple(int(v) for v in col))
-                         for nm, col in zip(names, colors)), source)
+        return cls(
+            tuple(ClassInfo(nm, tuple(int(v) for v in col)) for nm, col in zip(names, colors)),
+            source,
+        )
 
     def same_as(self, other: ClassSet) -> bool:
         """True when both have the same number of classes with the same names."""
@@ -137,9 +147,12 @@ def read_classes_file(path: str | Path) -> ClassSet:
         raise ClassesError(f"{path}: {exc}") from exc
 
 
-def classes_from_observations(max_value: int, binary_255: bool,
-                              palette: Sequence[int] | None,
-                              colors_seen: Iterable[tuple[int, int, int]] = ()) -> ClassSet:
+def classes_from_observations(
+    max_value: int,
+    binary_255: bool,
+    palette: Sequence[int] | None,
+    colors_seen: Iterable[tuple[int, int, int]] = (),
+) -> ClassSet:
     """Build classes from what sampled masks showed when no classes.json exists.
 
     ``colors_seen`` (from colour masks) defines the classes by itself; else the count is the
@@ -148,11 +161,16 @@ def classes_from_observations(max_value: int, binary_255: bool,
     """
     seen = sorted(set(colors_seen))
     if seen:
-        return ClassSet(tuple(ClassInfo("background" if i == 0 and c == (0, 0, 0) else f"class {i}",
-                                        c) for i, c in enumerate(seen)), "mask colours")
+        return ClassSet(
+            tuple(
+                ClassInfo("background" if i == 0 and c == (0, 0, 0) else f"class {i}", c)
+                for i, c in enumerate(seen)
+            ),
+            "mask colours",
+        )
     n = 2 if binary_255 else max(max_value + 1, 2)
     if palette is not None and len(palette) >= 3 * n:
-        cols = [tuple(int(v) for v in palette[3 * i:3 * i + 3]) for i in range(n)]
+        cols = [tuple(int(v) for v in palette[3 * i : 3 * i + 3]) for i in range(n)]
         if len(set(cols)) == n and not all(c[0] == c[1] == c[2] for c in cols[1:]):
             return ClassSet.default(n, colors=cols, source="mask palette")
     return ClassSet.default(n)

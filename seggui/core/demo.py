@@ -27,8 +27,9 @@ DEMO_CLASSES = ClassSet.default(
 TILE = 512
 
 
-def _smooth_noise(rng: np.random.Generator, h: int, w: int, scale: int,
-                  aspect: float = 1.0) -> np.ndarray:
+def _smooth_noise(
+    rng: np.random.Generator, h: int, w: int, scale: int, aspect: float = 1.0
+) -> np.ndarray:
     """Low-frequency noise in [0, 1] with features about ``scale`` pixels across."""
     sh = max(2, int(h / scale * aspect))
     sw = max(2, int(w / scale))
@@ -39,8 +40,16 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, scale: int,
     return (arr - lo) / (hi - lo + 1e-6)
 
 
-def _ellipse(h: int, w: int, cy: float, cx: float, ry: float, rx: float, angle: float,
-             wobble: np.ndarray | None = None) -> np.ndarray:
+def _ellipse(
+    h: int,
+    w: int,
+    cy: float,
+    cx: float,
+    ry: float,
+    rx: float,
+    angle: float,
+    wobble: np.ndarray | None = None,
+) -> np.ndarray:
     """Boolean mask of a rotated ellipse, its edge optionally perturbed by ``wobble``."""
     y0, y1 = max(0, int(cy - max(rx, ry) - 3)), min(h, int(cy + max(rx, ry) + 4))
     x0, x1 = max(0, int(cx - max(rx, ry) - 3)), min(w, int(cx + max(rx, ry) + 4))
@@ -87,8 +96,10 @@ def make_tile(seed: int, index: int, size: int = TILE) -> tuple[np.ndarray, np.n
     nuclei = np.zeros((h, w), dtype=bool)
     stroma_pts = np.argwhere(labels == 1)
     epi_pts = np.argwhere(epithelium)
-    for pts, count in ((stroma_pts, int(rng.integers(60, 160))),
-                       (epi_pts, int(rng.integers(40, 120)))):
+    for pts, count in (
+        (stroma_pts, int(rng.integers(60, 160))),
+        (epi_pts, int(rng.integers(40, 120))),
+    ):
         if len(pts) == 0:
             continue
         for cy, cx in pts[rng.integers(0, len(pts), count)]:
@@ -102,7 +113,7 @@ def make_tile(seed: int, index: int, size: int = TILE) -> tuple[np.ndarray, np.n
     fibres = Image.fromarray(_smooth_noise(rng, big, big, 10, aspect=0.15), mode="F")
     fibres = fibres.rotate(rng.uniform(0, 180), resample=Image.Resampling.BILINEAR)
     off = (big - size) // 2
-    fibres = np.asarray(fibres, dtype=np.float32)[off:off + h, off:off + w]
+    fibres = np.asarray(fibres, dtype=np.float32)[off : off + h, off : off + w]
     blotch = _smooth_noise(rng, h, w, 60)
 
     img = np.empty((h, w, 3), dtype=np.float32)
@@ -111,8 +122,9 @@ def make_tile(seed: int, index: int, size: int = TILE) -> tuple[np.ndarray, np.n
     tex = (fibres[..., None] - 0.5) * 60 + (blotch[..., None] - 0.5) * 30
     sel = labels == 1
     img[sel] = stroma_col + tex[sel] * np.array([0.5, 1.0, 0.7], np.float32)
-    img[epithelium & ~nuclei] = np.array([196, 128, 196], np.float32) + tex[
-        epithelium & ~nuclei] * 0.4
+    img[epithelium & ~nuclei] = (
+        np.array([196, 128, 196], np.float32) + tex[epithelium & ~nuclei] * 0.4
+    )
     img[lumen & ~nuclei] = np.array([246, 228, 238], np.float32) + tex[lumen & ~nuclei] * 0.15
     nuc_col = np.array([88, 48, 128], np.float32)
     img[nuclei] = nuc_col + (blotch[nuclei, None] - 0.5) * 40
@@ -125,9 +137,14 @@ def make_tile(seed: int, index: int, size: int = TILE) -> tuple[np.ndarray, np.n
     return rgba, labels
 
 
-def write_demo(out: str | Path, count: int = 60, seed: int = 0,
-               progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
-               size: int = TILE) -> Path:
+def write_demo(
+    out: str | Path,
+    count: int = 60,
+    seed: int = 0,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    size: int = TILE,
+) -> Path:
     """Write ``count`` demo tiles to ``out/images`` and ``out/masks`` plus ``classes.json``."""
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from seggui.core.cancel import CancelToken, ProgressFn, no_progress
-from seggui.core.classes import (CLASSES_FILE, ClassesError, ClassSet, classes_from_observations,
-                                 read_classes_file)
+from seggui.core.classes import (
+    CLASSES_FILE,
+    ClassesError,
+    ClassSet,
+    classes_from_observations,
+    read_classes_file,
+)
 from seggui.core.imageio import SlideFileError, mask_values
 from seggui.core.slides import FolderScan, Problem, Slide, scan_folder
 from seggui.core.split import Split, load_or_create_split
@@ -80,8 +85,9 @@ def resolve_classes(root: Path, scan: FolderScan) -> ClassSet:
     return classes_from_observations(max_value, False, palette, colors)
 
 
-def open_folder(root: str | Path, progress: ProgressFn = no_progress,
-                cancel: CancelToken | None = None) -> FolderContext:
+def open_folder(
+    root: str | Path, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
+) -> FolderContext:
     """Scan ``root``, find its classes and workspace, and load or make its split."""
     root = Path(root)
     scan = scan_folder(root, progress, cancel)
@@ -89,6 +95,3 @@ def open_folder(root: str | Path, progress: ProgressFn = no_progress,
     classes = resolve_classes(root, scan)
     split = load_or_create_split(workspace, [s.name for s in scan.slides if s.scorable])
     return FolderContext(root, scan, workspace, classes, split)
-
-
-

@@ -66,8 +66,11 @@ def _open(path: Path) -> Image.Image:
     w, h = im.size
     if w * h > MAX_PIXELS:
         im.close()
-        raise SlideFileError(path, f"{w}x{h} exceeds the {MAX_PIXELS // 1_000_000} megapixel limit "
-                                   "(refused without decoding)")
+        raise SlideFileError(
+            path,
+            f"{w}x{h} exceeds the {MAX_PIXELS // 1_000_000} megapixel limit "
+            "(refused without decoding)",
+        )
     if w < 1 or h < 1:
         im.close()
         raise SlideFileError(path, f"invalid size {w}x{h}")
@@ -88,8 +91,11 @@ def _load(im: Image.Image, path: Path) -> None:
             im.load()
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         text = str(exc)
-        reason = "truncated or damaged file" if "truncat" in text.lower() or isinstance(
-            exc, EOFError) else f"cannot be decoded ({text})"
+        reason = (
+            "truncated or damaged file"
+            if "truncat" in text.lower() or isinstance(exc, EOFError)
+            else f"cannot be decoded ({text})"
+        )
         raise SlideFileError(path, reason) from exc
 
 
@@ -159,8 +165,9 @@ def read_mask(path: str | Path, classes: ClassSet) -> np.ndarray:
 
 
 def _map_colors(arr: np.ndarray, classes: ClassSet, path: Path) -> np.ndarray:
-    packed = (arr[..., 0].astype(np.uint32) << 16) | (arr[..., 1].astype(np.uint32) << 8) | arr[
-        ..., 2]
+    packed = (
+        (arr[..., 0].astype(np.uint32) << 16) | (arr[..., 1].astype(np.uint32) << 8) | arr[..., 2]
+    )
     colors = classes.colors.astype(np.uint32)
     keys = (colors[:, 0] << 16) | (colors[:, 1] << 8) | colors[:, 2]
     uniq, inverse = np.unique(packed, return_inverse=True)

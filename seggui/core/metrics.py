@@ -17,7 +17,8 @@ def confusion(truth: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray
     if truth.shape != pred.shape:
         raise ValueError(f"annotation {truth.shape} and prediction {pred.shape} differ in shape")
     return confusion_matrix(truth.ravel(), pred.ravel(), labels=np.arange(n_classes)).astype(
-        np.int64)
+        np.int64
+    )
 
 
 @dataclass

@@ -23,8 +23,14 @@ def boundaries(labels: np.ndarray) -> np.ndarray:
     return edge
 
 
-def blend(image: np.ndarray, labels: np.ndarray, colors: np.ndarray, opacity: float = 0.5,
-          visible: np.ndarray | None = None, contour: bool = False) -> np.ndarray:
+def blend(
+    image: np.ndarray,
+    labels: np.ndarray,
+    colors: np.ndarray,
+    opacity: float = 0.5,
+    visible: np.ndarray | None = None,
+    contour: bool = False,
+) -> np.ndarray:
     """``image`` (uint8 RGB) with each visible class painted in its colour.
 
     ``visible`` is a boolean per class; with ``contour`` only class borders are painted (at
@@ -49,14 +55,14 @@ def blend(image: np.ndarray, labels: np.ndarray, colors: np.ndarray, opacity: fl
     return out
 
 
-def difference(image: np.ndarray, truth: np.ndarray, pred: np.ndarray,
-               opacity: float = 0.6) -> np.ndarray:
+def difference(
+    image: np.ndarray, truth: np.ndarray, pred: np.ndarray, opacity: float = 0.6
+) -> np.ndarray:
     """``image`` with pixels where annotation and prediction disagree painted in red."""
     wrong = truth != pred
     out = (image.astype(np.float32) * 0.55 + 255 * 0.45).astype(np.uint8)  # fade agreement
     if wrong.any():
-        out[wrong] = np.round(image[wrong] * (1 - opacity) + DIFF_COLOR * opacity).astype(
-            np.uint8)
+        out[wrong] = np.round(image[wrong] * (1 - opacity) + DIFF_COLOR * opacity).astype(np.uint8)
     return out
 
 

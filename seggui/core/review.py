@@ -30,13 +30,15 @@ class ReviewStore:
     def __init__(self, workspace: str | Path):
         self.path = Path(workspace) / REVIEW_FILE
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False,
-                                     isolation_level=None)
+        self._conn = sqlite3.connect(
+            self.path, timeout=10.0, check_same_thread=False, isolation_level=None
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS review (name TEXT PRIMARY KEY, state TEXT, "
-            "note TEXT NOT NULL DEFAULT '', updated REAL NOT NULL)")
+            "note TEXT NOT NULL DEFAULT '', updated REAL NOT NULL)"
+        )
 
     def set(self, name: str, state: str | None, note: str | None = None) -> Review:
         """Mark ``name``; ``state`` None clears the mark, ``note`` None keeps the old note."""
@@ -48,18 +50,23 @@ class ReviewStore:
                 self._conn.execute(
                     "INSERT INTO review(name, state, updated) VALUES(?, ?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET state=excluded.state, "
-                    "updated=excluded.updated", (name, state, now))
+                    "updated=excluded.updated",
+                    (name, state, now),
+                )
             else:
                 self._conn.execute(
                     "INSERT INTO review(name, state, note, updated) VALUES(?, ?, ?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET state=excluded.state, note=excluded.note, "
-                    "updated=excluded.updated", (name, state, note, now))
+                    "updated=excluded.updated",
+                    (name, state, note, now),
+                )
         return self.get(name)
 
     def get(self, name: str) -> Review:
         with self._lock:
-            row = self._conn.execute("SELECT name, state, note, updated FROM review WHERE name=?",
-                                     (name,)).fetchone()
+            row = self._conn.execute(
+                "SELECT name, state, note, updated FROM review WHERE name=?", (name,)
+            ).fetchone()
         return Review(*row) if row else Review(name, None, "", 0.0)
 
     def all(self) -> dict[str, Review]:

@@ -130,13 +130,17 @@ def _group(paths: list[Path]) -> dict[str, list[Path]]:
     groups: dict[str, list[Path]] = {}
     for p in paths:
         groups.setdefault(p.stem, []).append(p)
-    for stem in groups:
-        groups[stem].sort(key=lambda p: (_EXT_PREFERENCE.get(p.suffix.lower(), 99), p.name))
+    for paths_of_stem in groups.values():
+        paths_of_stem.sort(key=lambda p: (_EXT_PREFERENCE.get(p.suffix.lower(), 99), p.name))
     return groups
 
 
-def scan_folder(root: str | Path, progress: ProgressFn = no_progress,
-                cancel: CancelToken | None = None, read_headers: bool = True) -> FolderScan:
+def scan_folder(
+    root: str | Path,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    read_headers: bool = True,
+) -> FolderScan:
     """Find the slides in ``root`` in either layout and check their headers.
 
     Layouts: ``images/`` + ``masks/`` with the same stem, or a flat folder with ``name.ext``
@@ -166,8 +170,9 @@ def scan_folder(root: str | Path, progress: ProgressFn = no_progress,
         slide = Slide(stem, image_path=paths[0])
         if len(paths) > 1:
             others = ", ".join(p.name for p in paths[1:])
-            slide.problems.append(f"several images share this name; using {paths[0].name}, "
-                                  f"ignoring {others}")
+            slide.problems.append(
+                f"several images share this name; using {paths[0].name}, ignoring {others}"
+            )
         masks = mask_groups.get(stem)
         if masks:
             slide.mask_path = masks[0]
@@ -176,12 +181,22 @@ def scan_folder(root: str | Path, progress: ProgressFn = no_progress,
         slides.append(slide)
     for stem, masks in mask_groups.items():
         if stem not in image_groups:
-            slides.append(Slide(stem, mask_path=masks[0], mask_ok=False,
-                                problems=[f"{masks[0].name}: mask has no image"]))
+            slides.append(
+                Slide(
+                    stem,
+                    mask_path=masks[0],
+                    mask_ok=False,
+                    problems=[f"{masks[0].name}: mask has no image"],
+                )
+            )
     slides.sort(key=lambda s: natural_key(s.name))
     if not slides and not problems:
-        problems.append(Problem(root.name or str(root), "no images found (expected images/ and "
-                                "masks/, or name.png with name_mask.png)"))
+        problems.append(
+            Problem(
+                root.name or str(root),
+                "no images found (expected images/ and masks/, or name.png with name_mask.png)",
+            )
+        )
 
     if read_headers:
         total = len(slides)
@@ -214,6 +229,8 @@ def check_slide_headers(slide: Slide) -> None:
         slide.mask_ok = False
         return
     if mh.size != header.size:
-        slide.problems.append(f"image is {header.width}x{header.height} but mask "
-                              f"{slide.mask_path.name} is {mh.width}x{mh.height}")
+        slide.problems.append(
+            f"image is {header.width}x{header.height} but mask "
+            f"{slide.mask_path.name} is {mh.width}x{mh.height}"
+        )
         slide.mask_ok = False

@@ -32,8 +32,12 @@ class Split:
     test: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"seed": self.seed, "test_fraction": self.test_fraction,
-                "train": self.train, "test": self.test}
+        return {
+            "seed": self.seed,
+            "test_fraction": self.test_fraction,
+            "train": self.train,
+            "test": self.test,
+        }
 
     def part_of(self, name: str) -> str | None:
         """``"train"``, ``"test"`` or None for a slide that is in neither."""
@@ -58,33 +62,42 @@ def hash_fraction(name: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def make_split(names: list[str], seed: int = DEFAULT_SEED,
-               test_fraction: float = DEFAULT_TEST_FRACTION) -> Split:
+def make_split(
+    names: list[str], seed: int = DEFAULT_SEED, test_fraction: float = DEFAULT_TEST_FRACTION
+) -> Split:
     """A fresh 80:20 split of ``names`` with scikit-learn's ``train_test_split``."""
     names = sorted(names)
     if len(names) < 2:
         return Split(seed, test_fraction, names, [])
-    train, test = train_test_split(names, test_size=test_fraction, random_state=seed,
-                                   shuffle=True)
+    train, test = train_test_split(names, test_size=test_fraction, random_state=seed, shuffle=True)
     return Split(seed, test_fraction, sorted(train), sorted(test))
 
 
 def load_split(path: Path) -> Split:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Split(int(data["seed"]), float(data["test_fraction"]),
-                     [str(n) for n in data["train"]], [str(n) for n in data["test"]])
+        return Split(
+            int(data["seed"]),
+            float(data["test_fraction"]),
+            [str(n) for n in data["train"]],
+            [str(n) for n in data["test"]],
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SplitError(f"{path} cannot be read ({exc}); fix it or delete it to make a new "
-                         "split") from exc
+        raise SplitError(
+            f"{path} cannot be read ({exc}); fix it or delete it to make a new split"
+        ) from exc
 
 
 def save_split(path: Path, split: Split) -> None:
     atomic_write_text(path, json.dumps(split.to_json(), indent=1))
 
 
-def load_or_create_split(workspace: Path, names: list[str], seed: int = DEFAULT_SEED,
-                         test_fraction: float = DEFAULT_TEST_FRACTION) -> Split:
+def load_or_create_split(
+    workspace: Path,
+    names: list[str],
+    seed: int = DEFAULT_SEED,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
+) -> Split:
     """The saved split for this workspace, extended with any new ``names``; made if absent."""
     path = Path(workspace) / SPLIT_FILE
     if not path.exists():

@@ -35,25 +35,37 @@ class EvalReport:
             "miou": _num(o.miou) if o else None,
             "mean_dice": _num(o.mean_dice) if o else None,
             "pixel_accuracy": _num(o.pixel_accuracy) if o else None,
-            "per_class": [{"name": c.name, "iou": _num(o.iou[i]) if o else None,
-                           "dice": _num(o.dice[i]) if o else None}
-                          for i, c in enumerate(self.classes)],
+            "per_class": [
+                {
+                    "name": c.name,
+                    "iou": _num(o.iou[i]) if o else None,
+                    "dice": _num(o.dice[i]) if o else None,
+                }
+                for i, c in enumerate(self.classes)
+            ],
             "confusion": o.confusion.tolist() if o else None,
-            "slides": [{"name": n, "miou": _num(s.miou), "mean_dice": _num(s.mean_dice)}
-                       for n, s in self.slides.items()],
+            "slides": [
+                {"name": n, "miou": _num(s.miou), "mean_dice": _num(s.mean_dice)}
+                for n, s in self.slides.items()
+            ],
             "problems": [p.to_json() for p in self.problems],
         }
 
     def summary(self) -> dict:
         """The compact form saved in a model's metadata."""
         data = self.to_json("")
-        return {k: data[k] for k in ("n_slides", "miou", "mean_dice", "pixel_accuracy",
-                                     "per_class")}
+        return {
+            k: data[k] for k in ("n_slides", "miou", "mean_dice", "pixel_accuracy", "per_class")
+        }
 
 
-def evaluate_slides(predictor: Predictor, slides: list[Slide], classes: ClassSet,
-                    progress: ProgressFn = no_progress,
-                    cancel: CancelToken | None = None) -> EvalReport:
+def evaluate_slides(
+    predictor: Predictor,
+    slides: list[Slide],
+    classes: ClassSet,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> EvalReport:
     """Predict each slide and compare with its annotation; bad slides become problems."""
     acc = ScoreAccumulator(len(classes))
     problems: list[Problem] = []
@@ -80,9 +92,14 @@ def evaluate_slides(predictor: Predictor, slides: list[Slide], classes: ClassSet
     return EvalReport(classes, overall, acc.per_slide, problems)
 
 
-def predict_slides(predictor: Predictor, slides: list[Slide], out_dir: Path, classes: ClassSet,
-                   progress: ProgressFn = no_progress,
-                   cancel: CancelToken | None = None) -> tuple[list[Path], list[Problem]]:
+def predict_slides(
+    predictor: Predictor,
+    slides: list[Slide],
+    out_dir: Path,
+    classes: ClassSet,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> tuple[list[Path], list[Problem]]:
     """Write one mode ``P`` PNG per slide image into ``out_dir`` (same stem, same size)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

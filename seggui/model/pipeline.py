@@ -42,8 +42,11 @@ def _load_pair(item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarr
     image = read_image(item.image_path)
     mask = read_mask(item.mask_path, classes)
     if image.shape[:2] != mask.shape:
-        raise SlideFileError(item.mask_path, f"image is {image.shape[1]}x{image.shape[0]} but "
-                                             f"mask is {mask.shape[1]}x{mask.shape[0]}")
+        raise SlideFileError(
+            item.mask_path,
+            f"image is {image.shape[1]}x{image.shape[0]} but "
+            f"mask is {mask.shape[1]}x{mask.shape[0]}",
+        )
     return image, mask
 
 
@@ -58,11 +61,17 @@ def _pad_to(image: np.ndarray, mask: np.ndarray, valid: np.ndarray, h: int, w: i
 
 def crops_for(shape: tuple[int, int], patch: int) -> int:
     """How many random crops make one pass over an image's area."""
-    return max(1, int(round(shape[0] * shape[1] / float(patch * patch))))
+    return max(1, round(shape[0] * shape[1] / float(patch * patch)))
 
 
-def random_crops(image: np.ndarray, mask: np.ndarray, patch: int, count: int,
-                 rng: np.random.Generator, augment: bool):
+def random_crops(
+    image: np.ndarray,
+    mask: np.ndarray,
+    patch: int,
+    count: int,
+    rng: np.random.Generator,
+    augment: bool,
+):
     """``count`` random ``patch``-sized crops as ``(images, masks, valid)`` arrays."""
     valid = np.ones(mask.shape, dtype=np.float32)
     image, mask, valid = _pad_to(image, mask, valid, patch, patch)
@@ -71,9 +80,9 @@ def random_crops(image: np.ndarray, mask: np.ndarray, patch: int, count: int,
     for _ in range(count):
         y = int(rng.integers(0, h - patch + 1))
         x = int(rng.integers(0, w - patch + 1))
-        ci = image[y:y + patch, x:x + patch]
-        cm = mask[y:y + patch, x:x + patch]
-        cv = valid[y:y + patch, x:x + patch]
+        ci = image[y : y + patch, x : x + patch]
+        cm = mask[y : y + patch, x : x + patch]
+        cv = valid[y : y + patch, x : x + patch]
         if augment:
             k = int(rng.integers(0, 4))
             flip = bool(rng.integers(0, 2))
@@ -83,9 +92,11 @@ def random_crops(image: np.ndarray, mask: np.ndarray, patch: int, count: int,
         xs.append(ci)
         ys.append(cm)
         vs.append(cv)
-    return (np.ascontiguousarray(np.stack(xs), dtype=np.float32),
-            np.ascontiguousarray(np.stack(ys), dtype=np.int32),
-            np.ascontiguousarray(np.stack(vs), dtype=np.float32))
+    return (
+        np.ascontiguousarray(np.stack(xs), dtype=np.float32),
+        np.ascontiguousarray(np.stack(ys), dtype=np.int32),
+        np.ascontiguousarray(np.stack(vs), dtype=np.float32),
+    )
 
 
 def cover_tiles(image: np.ndarray, mask: np.ndarray, patch: int):
@@ -97,16 +108,27 @@ def cover_tiles(image: np.ndarray, mask: np.ndarray, patch: int):
     xs, ys, vs = [], [], []
     for y in range(0, th, patch):
         for x in range(0, tw, patch):
-            xs.append(image[y:y + patch, x:x + patch])
-            ys.append(mask[y:y + patch, x:x + patch])
-            vs.append(valid[y:y + patch, x:x + patch])
-    return (np.stack(xs).astype(np.float32), np.stack(ys).astype(np.int32),
-            np.stack(vs).astype(np.float32))
+            xs.append(image[y : y + patch, x : x + patch])
+            ys.append(mask[y : y + patch, x : x + patch])
+            vs.append(valid[y : y + patch, x : x + patch])
+    return (
+        np.stack(xs).astype(np.float32),
+        np.stack(ys).astype(np.int32),
+        np.stack(vs).astype(np.float32),
+    )
 
 
-def _dataset(items: list[SlideItem], classes: ClassSet, patch: int, batch_size: int,
-             make, class_weights: np.ndarray | None, skipped: SkippedFiles,
-             shuffle: bool, seed: int) -> tf.data.Dataset:
+def _dataset(
+    items: list[SlideItem],
+    classes: ClassSet,
+    patch: int,
+    batch_size: int,
+    make,
+    class_weights: np.ndarray | None,
+    skipped: SkippedFiles,
+    shuffle: bool,
+    seed: int,
+) -> tf.data.Dataset:
     weights = None if class_weights is None else np.asarray(class_weights, np.float32)
 
     def load(index):
@@ -116,8 +138,11 @@ def _dataset(items: list[SlideItem], classes: ClassSet, patch: int, batch_size: 
             x, y, v = make(image, mask, int(index))
         except SlideFileError as exc:
             skipped.add(item.name, exc.reason)
-            return (np.zeros((0, patch, patch, 3), np.float32), np.zeros((0, patch, patch), np.int32),
-                    np.zeros((0, patch, patch), np.float32))
+            return (
+                np.zeros((0, patch, patch, 3), np.float32),
+                np.zeros((0, patch, patch), np.int32),
+                np.zeros((0, patch, patch), np.float32),
+            )
         if weights is not None:
             v = v * weights[y]
         return x, y, v
@@ -132,16 +157,25 @@ def _dataset(items: list[SlideItem], classes: ClassSet, patch: int, batch_size: 
     ds = tf.data.Dataset.range(len(items))
     if shuffle:
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.interleave(tf_load, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=not shuffle)
+    ds = ds.interleave(
+        tf_load, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle
+    )
     if shuffle:
         ds = ds.shuffle(64, seed=seed)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def train_dataset(items: list[SlideItem], classes: ClassSet, patch: int, batch_size: int,
-                  crops_per_image: int, augment: bool, seed: int,
-                  class_weights: np.ndarray | None, skipped: SkippedFiles) -> tf.data.Dataset:
+def train_dataset(
+    items: list[SlideItem],
+    classes: ClassSet,
+    patch: int,
+    batch_size: int,
+    crops_per_image: int,
+    augment: bool,
+    seed: int,
+    class_weights: np.ndarray | None,
+    skipped: SkippedFiles,
+) -> tf.data.Dataset:
     """One epoch of random, augmented crops from the training slides.
 
     ``crops_per_image`` 0 takes as many crops as cover each image's area once.
@@ -156,9 +190,18 @@ def train_dataset(items: list[SlideItem], classes: ClassSet, patch: int, batch_s
     return _dataset(items, classes, patch, batch_size, make, class_weights, skipped, True, seed)
 
 
-def eval_dataset(items: list[SlideItem], classes: ClassSet, patch: int, batch_size: int,
-                 skipped: SkippedFiles) -> tf.data.Dataset:
+def eval_dataset(
+    items: list[SlideItem], classes: ClassSet, patch: int, batch_size: int, skipped: SkippedFiles
+) -> tf.data.Dataset:
     """Tiles covering every validation slide exactly once, in order."""
-    return _dataset(items, classes, patch, batch_size,
-                    lambda image, mask, index: cover_tiles(image, mask, patch), None, skipped,
-                    False, 0)
+    return _dataset(
+        items,
+        classes,
+        patch,
+        batch_size,
+        lambda image, mask, index: cover_tiles(image, mask, patch),
+        None,
+        skipped,
+        False,
+        0,
+    )

@@ -38,8 +38,9 @@ class Predictor:
     farthest from an edge, so seams never show and memory is bounded by the tile batch.
     """
 
-    def __init__(self, model, depth: int = 4, tile: int = 512, overlap: int = 64,
-                 batch_size: int = 4):
+    def __init__(
+        self, model, depth: int = 4, tile: int = 512, overlap: int = 64, batch_size: int = 4
+    ):
         self.model = model
         self.multiple = 2**depth
         self.tile = max(self.multiple, tile // self.multiple * self.multiple)
@@ -74,13 +75,14 @@ class Predictor:
         stride_x = max(self.multiple, tw - 2 * self.overlap)
         labels = np.zeros((ph, pw), dtype=np.uint8)
         conf = np.zeros((ph, pw), dtype=np.float32)
-        boxes = [(y, x) for y in _tile_starts(ph, th, stride_y) for x in _tile_starts(pw, tw,
-                                                                                       stride_x)]
+        boxes = [
+            (y, x) for y in _tile_starts(ph, th, stride_y) for x in _tile_starts(pw, tw, stride_x)
+        ]
         for i in range(0, len(boxes), self.batch_size):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            chunk = boxes[i:i + self.batch_size]
-            batch = np.stack([padded[y:y + th, x:x + tw] for y, x in chunk])
+            chunk = boxes[i : i + self.batch_size]
+            batch = np.stack([padded[y : y + th, x : x + tw] for y, x in chunk])
             tl, tc = self._infer(batch)
             tl, tc = tl.numpy(), tc.numpy()
             for k, (y, x) in enumerate(chunk):
@@ -89,6 +91,6 @@ class Predictor:
                 x0 = 0 if x == 0 else self.overlap
                 y1 = th if y + th >= ph else th - self.overlap
                 x1 = tw if x + tw >= pw else tw - self.overlap
-                labels[y + y0:y + y1, x + x0:x + x1] = tl[k, y0:y1, x0:x1]
-                conf[y + y0:y + y1, x + x0:x + x1] = tc[k, y0:y1, x0:x1]
+                labels[y + y0 : y + y1, x + x0 : x + x1] = tl[k, y0:y1, x0:x1]
+                conf[y + y0 : y + y1, x + x0 : x + x1] = tc[k, y0:y1, x0:x1]
         return Prediction(labels[:h, :w], conf[:h, :w])

@@ -81,8 +81,13 @@ class TrainResult:
 class _ProgressAndCancel(keras.callbacks.Callback):
     """Reports every batch and stops the fit within one batch of a cancel."""
 
-    def __init__(self, report: Callable[[TrainProgress], None], cancel: CancelToken,
-                 epochs: int, batches: int):
+    def __init__(
+        self,
+        report: Callable[[TrainProgress], None],
+        cancel: CancelToken,
+        epochs: int,
+        batches: int,
+    ):
         super().__init__()
         self.report, self.cancel = report, cancel
         self.epochs, self.batches = epochs, batches
@@ -104,20 +109,36 @@ class _ProgressAndCancel(keras.callbacks.Callback):
         if self.cancel.cancelled:
             self.model.stop_training = True
         logs = logs or {}
-        self.report(TrainProgress(self.epoch + 1, self.epochs, batch + 1, self.batches,
-                                  float(logs.get("loss", math.nan)),
-                                  elapsed=time.monotonic() - self.start, eta=self._eta()))
+        self.report(
+            TrainProgress(
+                self.epoch + 1,
+                self.epochs,
+                batch + 1,
+                self.batches,
+                float(logs.get("loss", math.nan)),
+                elapsed=time.monotonic() - self.start,
+                eta=self._eta(),
+            )
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         self.done_batches = max(self.done_batches, (epoch + 1) * self.batches)
         val = logs.get("val_iou")
-        self.report(TrainProgress(epoch + 1, self.epochs, self.batches, self.batches,
-                                  float(logs.get("loss", math.nan)),
-                                  None if val is None else float(val),
-                                  None if logs.get("val_loss") is None else float(
-                                      logs["val_loss"]),
-                                  time.monotonic() - self.start, self._eta(), epoch_end=True))
+        self.report(
+            TrainProgress(
+                epoch + 1,
+                self.epochs,
+                self.batches,
+                self.batches,
+                float(logs.get("loss", math.nan)),
+                None if val is None else float(val),
+                None if logs.get("val_loss") is None else float(logs["val_loss"]),
+                time.monotonic() - self.start,
+                self._eta(),
+                epoch_end=True,
+            )
+        )
         if self.cancel.cancelled:
             self.model.stop_training = True
 
@@ -159,19 +180,26 @@ def _strategy():
     return tf.distribute.get_strategy()
 
 
-def split_validation(train: list[Slide], fraction: float, seed: int) -> tuple[list[Slide],
-                                                                              list[Slide]]:
+def split_validation(
+    train: list[Slide], fraction: float, seed: int
+) -> tuple[list[Slide], list[Slide]]:
     """Hold a few training slides out for choosing the best epoch (never the test split)."""
     if len(train) < 5:
         return train, train
-    fit, val = train_test_split(train, test_size=max(1, round(len(train) * fraction)),
-                                random_state=seed)
+    fit, val = train_test_split(
+        train, test_size=max(1, round(len(train) * fraction)), random_state=seed
+    )
     return fit, val
 
 
-def train(ctx: FolderContext, settings: TrainSettings, out_path: str | Path | None = None,
-          progress: Callable[[TrainProgress], None] | None = None,
-          cancel: CancelToken | None = None, make_active: bool = True) -> TrainResult:
+def train(
+    ctx: FolderContext,
+    settings: TrainSettings,
+    out_path: str | Path | None = None,
+    progress: Callable[[TrainProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+    make_active: bool = True,
+) -> TrainResult:
     """Train on ``ctx``'s train split and save a new scored version (unless cancelled)."""
     cancel = cancel or CancelToken()
     report = progress or (lambda p: None)
@@ -183,26 +211,41 @@ def train(ctx: FolderContext, settings: TrainSettings, out_path: str | Path | No
         raise TrainingError("no training slides with a usable image and mask in this folder")
     fit_slides, val_slides = split_validation(train_slides, settings.val_fraction, settings.seed)
     batch = settings.batch_size
-    crops = sum(settings.crops_per_image or crops_for((s.size[1], s.size[0]), settings.patch)
-                for s in fit_slides)
+    crops = sum(
+        settings.crops_per_image or crops_for((s.size[1], s.size[0]), settings.patch)
+        for s in fit_slides
+    )
     batches = max(1, math.ceil(crops / batch))
     skipped = SkippedFiles()
     weights = _class_weights(settings.class_weights, n, fit_slides, ctx)
-    train_ds = train_dataset(_items(fit_slides), classes, settings.patch, batch,
-                             settings.crops_per_image, settings.augment, settings.seed, weights,
-                             skipped)
-    val_tiles = sum(math.ceil(s.size[0] / settings.patch) * math.ceil(s.size[1] / settings.patch)
-                    for s in val_slides)
+    train_ds = train_dataset(
+        _items(fit_slides),
+        classes,
+        settings.patch,
+        batch,
+        settings.crops_per_image,
+        settings.augment,
+        settings.seed,
+        weights,
+        skipped,
+    )
+    val_tiles = sum(
+        math.ceil(s.size[0] / settings.patch) * math.ceil(s.size[1] / settings.patch)
+        for s in val_slides
+    )
     val_ds = eval_dataset(_items(val_slides), classes, settings.patch, batch, skipped).apply(
-        tf.data.experimental.assert_cardinality(math.ceil(val_tiles / batch)))
+        tf.data.experimental.assert_cardinality(math.ceil(val_tiles / batch))
+    )
 
     parent = ""
     with _strategy().scope():
         if settings.init_from:
             model, parent_meta = store.load_model(settings.init_from)
             if len(parent_meta.classes) != n:
-                raise TrainingError(f"the starting model has {len(parent_meta.classes)} classes "
-                                    f"but this folder has {n}")
+                raise TrainingError(
+                    f"the starting model has {len(parent_meta.classes)} classes "
+                    f"but this folder has {n}"
+                )
             settings.base_filters, settings.depth = parent_meta.base_filters, parent_meta.depth
             parent = parent_meta.name or Path(settings.init_from).stem
         else:
@@ -215,42 +258,73 @@ def train(ctx: FolderContext, settings: TrainSettings, out_path: str | Path | No
 
             def loss(y_true, y_pred):
                 return ce(y_true, y_pred) + dice(y_true, y_pred)
-        model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=loss,
-                      weighted_metrics=[keras.metrics.MeanIoU(n, sparse_y_pred=False,
-                                                              name="iou", dtype="float32")])
+
+        model.compile(
+            optimizer=keras.optimizers.Adam(settings.learning_rate),
+            loss=loss,
+            weighted_metrics=[
+                keras.metrics.MeanIoU(n, sparse_y_pred=False, name="iou", dtype="float32")
+            ],
+        )
 
     run_dir = Path(tempfile.mkdtemp(prefix=".tmp-train-", dir=ctx.workspace))
     try:
         best = run_dir / "best.weights.h5"
         callbacks = [
             _ProgressAndCancel(report, cancel, settings.epochs, batches),
-            keras.callbacks.ModelCheckpoint(str(best), monitor="val_iou", mode="max",
-                                            save_best_only=True, save_weights_only=True),
+            keras.callbacks.ModelCheckpoint(
+                str(best),
+                monitor="val_iou",
+                mode="max",
+                save_best_only=True,
+                save_weights_only=True,
+            ),
         ]
-        history = model.fit(train_ds.repeat(), validation_data=val_ds, epochs=settings.epochs,
-                            steps_per_epoch=batches, callbacks=callbacks, verbose=0,
-                            shuffle=False)
+        history = model.fit(
+            train_ds.repeat(),
+            validation_data=val_ds,
+            epochs=settings.epochs,
+            steps_per_epoch=batches,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,
+        )
         if cancel.cancelled:
             return TrainResult(None, None, history.history, True, skipped=dict(skipped.reasons))
         if best.exists():
             model.load_weights(str(best))
-        report(TrainProgress(settings.epochs, settings.epochs, batches, batches, math.nan,
-                             message="scoring the test split"))
+        report(
+            TrainProgress(
+                settings.epochs,
+                settings.epochs,
+                batches,
+                batches,
+                math.nan,
+                message="scoring the test split",
+            )
+        )
         predictor = Predictor(model, settings.depth)
         try:
             test_report = evaluate_slides(predictor, test_slides, classes, cancel=cancel)
         except Cancelled:
             return TrainResult(None, None, history.history, True, skipped=dict(skipped.reasons))
         meta = store.ModelMeta(
-            classes=classes, base_filters=settings.base_filters, depth=settings.depth,
+            classes=classes,
+            base_filters=settings.base_filters,
+            depth=settings.depth,
             split=ctx.split.to_json(),
-            training={**asdict(settings), "fit_slides": len(fit_slides),
-                      "val_slides": len(val_slides),
-                      "epochs_run": len(history.history.get("loss", [])),
-                      "best_val_iou": max(history.history.get("val_iou", [math.nan])),
-                      "seconds": round(time.monotonic() - callbacks[0].start, 1)},
-            test_metrics=test_report.summary(), source_folder=str(ctx.root.resolve()),
-            parent=parent)
+            training={
+                **asdict(settings),
+                "fit_slides": len(fit_slides),
+                "val_slides": len(val_slides),
+                "epochs_run": len(history.history.get("loss", [])),
+                "best_val_iou": max(history.history.get("val_iou", [math.nan])),
+                "seconds": round(time.monotonic() - callbacks[0].start, 1),
+            },
+            test_metrics=test_report.summary(),
+            source_folder=str(ctx.root.resolve()),
+            parent=parent,
+        )
         target = Path(out_path) if out_path else store.new_version_path(ctx.workspace)
         store.save_model(model, target, meta)
         if out_path:
@@ -260,7 +334,6 @@ def train(ctx: FolderContext, settings: TrainSettings, out_path: str | Path | No
             version = target
         if make_active:
             store.set_active(ctx.workspace, version)
-        return TrainResult(target, meta, history.history, False, test_report,
-                           dict(skipped.reasons))
+        return TrainResult(target, meta, history.history, False, test_report, dict(skipped.reasons))
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -32,8 +32,13 @@ def decoder_block(input_tensor, skip, num_filters: int, dropout: float = 0.2):
     return conv_block(x, num_filters)
 
 
-def build_unet(n_classes: int, base_filters: int = 16, depth: int = 4, dropout: float = 0.2,
-               input_shape: tuple = (None, None, 3)) -> keras.Model:
+def build_unet(
+    n_classes: int,
+    base_filters: int = 16,
+    depth: int = 4,
+    dropout: float = 0.2,
+    input_shape: tuple = (None, None, 3),
+) -> keras.Model:
     """A U-Net with ``depth`` poolings; inputs must be a multiple of ``2**depth`` in size."""
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
@@ -44,6 +49,7 @@ def build_unet(n_classes: int, base_filters: int = 16, depth: int = 4, dropout: 
     x = conv_block(x, base_filters * 2**depth)
     for level in reversed(range(depth)):
         x = decoder_block(x, skips[level], base_filters * 2**level, dropout)
-    outputs = layers.Conv2D(n_classes, 1, activation="softmax", dtype="float32",
-                            name="probabilities")(x)
+    outputs = layers.Conv2D(
+        n_classes, 1, activation="softmax", dtype="float32", name="probabilities"
+    )(x)
     return keras.Model(inputs, outputs, name=f"unet_b{base_filters}_d{depth}_c{n_classes}")

@@ -10,19 +10,37 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.conftest import shared_folder
 
-TINY_TRAIN = ["--epochs", "1", "--base-filters", "4", "--depth", "3", "--patch", "64",
-              "--batch-size", "4", "--crops-per-image", "1"]
+TINY_TRAIN = [
+    "--epochs",
+    "1",
+    "--base-filters",
+    "4",
+    "--depth",
+    "3",
+    "--patch",
+    "64",
+    "--batch-size",
+    "4",
+    "--crops-per-image",
+    "1",
+]
 
 
 def seggui(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "seggui", *args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "seggui", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def _json(result: subprocess.CompletedProcess) -> dict:
@@ -56,8 +74,9 @@ def test_demo_train_predict_evaluate(tmp_path):
     assert report["model"].endswith(".keras") and ".seggui" in report["model"]
     assert report["n_slides"] == len(json.loads((demo / ".seggui/split.json").read_text())["test"])
     assert [c["name"] for c in report["per_class"]] == ["background", "stroma", "gland", "nucleus"]
-    every = _json(seggui("evaluate", str(demo), "--all", "--json", "--model",
-                         str(tmp_path / "m.keras")))
+    every = _json(
+        seggui("evaluate", str(demo), "--all", "--json", "--model", str(tmp_path / "m.keras"))
+    )
     assert every["n_slides"] == 6 and len(every["slides"]) == 6
 
 

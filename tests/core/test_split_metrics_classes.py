@@ -36,7 +36,7 @@ def test_new_slides_are_placed_by_hash_and_nothing_moves(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     load_or_create_split(other, names)
-    assert load_or_create_split(other, more).test[-len(new_test):] == new_test
+    assert load_or_create_split(other, more).test[-len(new_test) :] == new_test
 
 
 def test_damaged_split_is_not_replaced(tmp_path):
@@ -71,15 +71,21 @@ def test_classes_from_json_palette_and_binary(tmp_path):
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "images/a.png")
     m = Image.fromarray(np.array([[0, 1], [2, 4]], np.uint8)).convert("L").convert("P")
     pal = [0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0] + [0] * (768 - 15)
-    m = Image.fromarray(np.kron(np.array([[0, 1], [2, 4]], np.uint8), np.ones((2, 2), np.uint8)),
-                        mode="P")
+    m = Image.fromarray(
+        np.kron(np.array([[0, 1], [2, 4]], np.uint8), np.ones((2, 2), np.uint8)), mode="P"
+    )
     m.putpalette(pal)
     m.save(tmp_path / "masks/a.png")
     classes = resolve_classes(tmp_path, scan_folder(tmp_path))
-    assert len(classes) == 5 and classes[1].color == (255, 0, 0) and classes.source == "mask palette"
+    assert (
+        len(classes) == 5 and classes[1].color == (255, 0, 0) and classes.source == "mask palette"
+    )
 
-    (tmp_path / "classes.json").write_text(json.dumps(
-        {"classes": [{"name": "bg", "color": [0, 0, 0]}, {"name": "fg", "color": [9, 9, 9]}]}))
+    (tmp_path / "classes.json").write_text(
+        json.dumps(
+            {"classes": [{"name": "bg", "color": [0, 0, 0]}, {"name": "fg", "color": [9, 9, 9]}]}
+        )
+    )
     assert resolve_classes(tmp_path, scan_folder(tmp_path)).names == ["bg", "fg"]
 
     b = tmp_path / "bin"
@@ -87,7 +93,8 @@ def test_classes_from_json_palette_and_binary(tmp_path):
     (b / "masks").mkdir()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(b / "images/a.png")
     Image.fromarray(np.array([[0, 255], [255, 0]], np.uint8).repeat(2, 0).repeat(2, 1)).save(
-        b / "masks/a.png")
+        b / "masks/a.png"
+    )
     assert resolve_classes(b, scan_folder(b)).names == ["background", "foreground"]
 
 

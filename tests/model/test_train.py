@@ -8,7 +8,7 @@ from seggui.model import store
 from seggui.model.pipeline import cover_tiles, random_crops
 from seggui.model.train import TrainSettings, train
 
-TINY = dict(batch_size=4, base_filters=4, depth=2, patch=32, crops_per_image=2)
+TINY = {"batch_size": 4, "base_filters": 4, "depth": 2, "patch": 32, "crops_per_image": 2}
 
 
 def test_crops_pad_small_images_with_zero_weight():

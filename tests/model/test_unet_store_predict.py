@@ -33,8 +33,9 @@ def test_shapes_and_softmax():
 
 def test_save_reload_round_trip(tmp_path):
     model = _tiny()
-    path = store.save_model(model, tmp_path / "m.keras",
-                            store.ModelMeta(CLASSES2, base_filters=4, depth=2))
+    path = store.save_model(
+        model, tmp_path / "m.keras", store.ModelMeta(CLASSES2, base_filters=4, depth=2)
+    )
     loaded, meta = store.load_model(path)
     x = np.random.default_rng(1).random((1, 32, 32, 3)).astype(np.float32)
     assert np.allclose(model.predict(x, verbose=0), loaded.predict(x, verbose=0), atol=1e-6)
@@ -99,5 +100,5 @@ def test_bundled_model_is_a_valid_seggui_model():
     path = store.bundled_model_path()
     assert path.exists(), "resources/default_model.keras is missing"
     assert zipfile.is_zipfile(path)
-    model, meta = store.load_model(path)
+    _model, meta = store.load_model(path)
     assert len(meta.classes) == 4 and meta.test_metrics["miou"] >= 0.9

@@ -1,0 +1,1 @@
+"""The PyQt6 review window. Only this package imports Qt."""

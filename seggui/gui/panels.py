@@ -1,0 +1,202 @@
+"""Side panels: overlay controls with the class legend, scores, and the review mark."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QPixmap
+from PyQt6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from seggui.core.classes import ClassSet
+from seggui.core.metrics import Scores
+from seggui.core.review import STATES
+
+
+def _swatch(color: tuple[int, int, int]) -> QPixmap:
+    pix = QPixmap(14, 14)
+    pix.fill(QColor(*color))
+    return pix
+
+
+class OverlayPanel(QGroupBox):
+    """Overlay on/off, opacity, fill or contour, difference view, and per-class visibility."""
+
+    changed = pyqtSignal()
+
+    def __init__(self, parent=None):
+        super().__init__("Overlay", parent)
+        self.enabled = QCheckBox("Show overlay (O)")
+        self.enabled.setChecked(True)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(45)
+        self.fill = QRadioButton("Fill")
+        self.contour = QRadioButton("Contour (C)")
+        self.fill.setChecked(True)
+        mode = QButtonGroup(self)
+        mode.addButton(self.fill)
+        mode.addButton(self.contour)
+        self.difference = QCheckBox("Difference view (D)")
+        self.class_box = QVBoxLayout()
+        self.class_checks: list[QCheckBox] = []
+        form = QFormLayout()
+        form.addRow(self.enabled)
+        form.addRow("Opacity", self.opacity)
+        row = QHBoxLayout()
+        row.addWidget(self.fill)
+        row.addWidget(self.contour)
+        form.addRow(row)
+        form.addRow(self.difference)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Classes"))
+        layout.addLayout(self.class_box)
+        for w in (self.enabled, self.fill, self.contour, self.difference):
+            w.toggled.connect(self.changed)
+        self.opacity.valueChanged.connect(self.changed)
+
+    def set_classes(self, classes: ClassSet) -> None:
+        for check in self.class_checks:
+            check.setParent(None)
+        self.class_checks = []
+        for i, c in enumerate(classes):
+            check = QCheckBox(c.name)
+            check.setIcon(_swatch(c.color))
+            # Background painted over the whole slide hides the tissue; start with it off.
+            check.setChecked(not (i == 0 and c.name.lower() in ("background", "bg")))
+            check.toggled.connect(self.changed)
+            self.class_box.addWidget(check)
+            self.class_checks.append(check)
+
+    def visible(self) -> np.ndarray:
+        return np.array([c.isChecked() for c in self.class_checks], dtype=bool)
+
+
+def _fmt(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+class ScoresTable(QWidget):
+    """Per-class IoU and Dice, the mean, and a confusion matrix."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.summary = QLabel("No scores yet")
+        self.summary.setWordWrap(True)
+        self.per_class = QTableWidget(0, 3)
+        self.per_class.setHorizontalHeaderLabels(["Class", "IoU", "Dice"])
+        self.per_class.verticalHeader().setVisible(False)
+        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.confusion = QTableWidget(0, 0)
+        self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.per_class)
+        layout.addWidget(QLabel("Confusion (rows: annotation, columns: prediction, % of row)"))
+        layout.addWidget(self.confusion)
+
+    def show_scores(self, scores: Scores | None, classes: ClassSet, heading: str) -> None:
+        if scores is None:
+            self.summary.setText(heading)
+            self.per_class.setRowCount(0)
+            self.confusion.setRowCount(0)
+            self.confusion.setColumnCount(0)
+            return
+        self.summary.setText(
+            f"{heading}\nmIoU {_fmt(scores.miou)} · mean Dice "
+            f"{_fmt(scores.mean_dice)} · pixel accuracy "
+            f"{_fmt(scores.pixel_accuracy)}"
+        )
+        n = len(classes)
+        self.per_class.setRowCount(n)
+        for i, c in enumerate(classes):
+            name = QTableWidgetItem(c.name)
+            name.setIcon(_swatch(c.color))
+            self.per_class.setItem(i, 0, name)
+            self.per_class.setItem(i, 1, QTableWidgetItem(_fmt(scores.iou[i])))
+            self.per_class.setItem(i, 2, QTableWidgetItem(_fmt(scores.dice[i])))
+        cm = scores.confusion
+        self.confusion.setRowCount(n)
+        self.confusion.setColumnCount(n)
+        short = [c.name[:8] for c in classes]
+        self.confusion.setHorizontalHeaderLabels(short)
+        self.confusion.setVerticalHeaderLabels(short)
+        rows = cm.sum(axis=1, keepdims=True).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(rows > 0, 100.0 * cm / rows, 0.0)
+        for r in range(n):
+            for c in range(n):
+                item = QTableWidgetItem(f"{pct[r, c]:.0f}" if rows[r, 0] else "")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                shade = int(255 - 1.6 * pct[r, c])
+                item.setBackground(
+                    QColor(shade, shade, 255) if r == c else QColor(255, shade, shade)
+                )
+                item.setToolTip(f"{cm[r, c]} pixels")
+                self.confusion.setItem(r, c, item)
+
+
+class ScoresPanel(QTabWidget):
+    """Scores of the current slide, and of the folder or the test split so far."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.slide = ScoresTable()
+        self.folder = ScoresTable()
+        self.addTab(self.slide, "Slide")
+        self.addTab(self.folder, "Folder")
+
+
+class ReviewPanel(QGroupBox):
+    """Accepted / needs fix / rejected for the current slide's annotation, with a note."""
+
+    marked = pyqtSignal(str)  # state, or "" to clear
+    note_edited = pyqtSignal(str)
+
+    def __init__(self, parent=None):
+        super().__init__("Review", parent)
+        self.state_label = QLabel("not reviewed")
+        self.buttons: dict[str, QPushButton] = {}
+        grid = QGridLayout()
+        for i, state in enumerate(STATES):
+            button = QPushButton(f"{state.capitalize()} ({i + 1})")
+            button.setCheckable(True)
+            button.clicked.connect(lambda checked, s=state: self.marked.emit(s if checked else ""))
+            grid.addWidget(button, 0, i)
+            self.buttons[state] = button
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("Note (Enter to save)")
+        self.note.editingFinished.connect(lambda: self.note_edited.emit(self.note.text()))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.state_label)
+        layout.addLayout(grid)
+        layout.addWidget(self.note)
+
+    def show_review(self, state: str | None, note: str) -> None:
+        self.state_label.setText(f"Annotation: {state}" if state else "Annotation: not reviewed")
+        for s, button in self.buttons.items():
+            button.setChecked(s == state)
+        self.note.blockSignals(True)
+        self.note.setText(note)
+        self.note.blockSignals(False)

@@ -1,0 +1,360 @@
+"""The retrain panel: the prepared split, settings, a live run in a child process, versions.
+
+Training runs in a child process (``seggui.model.train_child``) driven by QProcess: the
+window stays responsive because no training code shares its interpreter, a crash in
+training cannot take the window down, and Cancel reaches the child as a line on its stdin.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import pyqtgraph as pg
+from PyQt6.QtCore import QProcess, pyqtSignal
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from seggui.core import registry as store
+from seggui.core.folder import FolderContext
+
+
+def _fmt(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d} left"
+
+
+class RetrainPanel(QWidget):
+    """Settings, Start/Cancel, progress with time left, live curves, and model versions."""
+
+    started = pyqtSignal()
+    stopped = pyqtSignal()
+    activate = pyqtSignal(str)  # model path the user made active
+    message = pyqtSignal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.ctx: FolderContext | None = None
+        self.active_path: Path | None = None
+        self.process: QProcess | None = None
+        self._buffer = b""
+        self._losses: list[tuple[float, float]] = []
+        self._val: list[tuple[int, float]] = []
+        self._last_plot = 0.0
+        self.last_result: dict | None = None
+
+        self.split_label = QLabel("No folder")
+        self.split_list = QListWidget()
+        self.split_list.setMaximumHeight(90)
+        split_box = QGroupBox("Prepared split (saved, reused for every version)")
+        sl = QVBoxLayout(split_box)
+        sl.addWidget(self.split_label)
+        sl.addWidget(self.split_list)
+
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(10)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 256)
+        self.batch.setValue(8)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1.0)
+        self.lr.setSingleStep(1e-4)
+        self.lr.setValue(1e-3)
+        self.base = QComboBox()
+        self.base.addItems(["4", "8", "16", "32"])
+        self.base.setCurrentText("16")
+        self.patch = QComboBox()
+        self.patch.addItems(["32", "64", "128", "256", "512"])
+        self.patch.setCurrentText("256")
+        self.augment = QCheckBox("Flips and 90° rotations")
+        self.augment.setChecked(True)
+        self.from_active = QRadioButton("Start from the active model")
+        self.from_scratch = QRadioButton("From scratch")
+        self.from_scratch.setChecked(True)
+        form = QFormLayout()
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Base filters", self.base)
+        form.addRow("Crop size", self.patch)
+        form.addRow("Augmentation", self.augment)
+        form.addRow(self.from_active)
+        form.addRow(self.from_scratch)
+        settings = QGroupBox("Settings")
+        settings.setLayout(form)
+
+        self.start_button = QPushButton("Start training")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.time_left = QLabel("")
+        self.status = QLabel("Idle")
+        self.status.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.loss_plot = pg.PlotWidget(title="Training loss")
+        self.loss_plot.setLabel("bottom", "epoch")
+        self.loss_plot.setMinimumHeight(120)
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#c0392b", width=1.5))
+        self.iou_plot = pg.PlotWidget(title="Validation IoU")
+        self.iou_plot.setLabel("bottom", "epoch")
+        self.iou_plot.setMinimumHeight(120)
+        self.iou_curve = self.iou_plot.plot(
+            pen=pg.mkPen("#2471a3", width=1.5), symbol="o", symbolSize=6, symbolBrush="#2471a3"
+        )
+
+        self.versions = QTableWidget(0, 4)
+        self.versions.setHorizontalHeaderLabels(["Version", "Created", "Test mIoU", "Active"])
+        self.versions.verticalHeader().setVisible(False)
+        self.versions.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.versions.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.versions.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.make_active_button = QPushButton("Make selected version active")
+        self.make_active_button.clicked.connect(self._make_selected_active)
+        self.compare = QLabel("")
+        self.compare.setWordWrap(True)
+        versions = QGroupBox("Model versions")
+        vl = QVBoxLayout(versions)
+        vl.addWidget(self.versions)
+        vl.addWidget(self.compare)
+        vl.addWidget(self.make_active_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(split_box)
+        layout.addWidget(settings)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.time_left)
+        layout.addWidget(self.status)
+        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.iou_plot, 1)
+        layout.addWidget(versions, 1)
+        self._version_paths: list[Path] = []
+
+    # -- context -----------------------------------------------------------------------------
+    def set_context(self, ctx: FolderContext | None, active: Path | None) -> None:
+        self.ctx, self.active_path = ctx, active
+        self.split_list.clear()
+        if ctx is None:
+            self.split_label.setText("No folder")
+            self.start_button.setEnabled(False)
+            return
+        train, test = ctx.part("train"), ctx.part("test")
+        self.split_label.setText(
+            f"{len(train)} train · {len(test)} test slides "
+            f"(seed {ctx.split.seed}, {ctx.split.test_fraction:.0%} test)"
+        )
+        for s in test:
+            self.split_list.addItem(f"test  · {s.name}")
+        for s in train:
+            self.split_list.addItem(f"train · {s.name}")
+        self.start_button.setEnabled(bool(train) and not self.running)
+        self.refresh_versions()
+
+    def refresh_versions(self) -> None:
+        rows: list[tuple[Path, store.ModelMeta]] = []
+        if self.ctx is not None:
+            rows = store.list_versions(self.ctx.workspace)
+        bundled = store.bundled_model_path()
+        if bundled.exists():
+            try:
+                rows = [(bundled, store.read_meta(bundled))] + rows
+            except store.ModelError:
+                pass
+        self._version_paths = [p for p, _ in rows]
+        self.versions.setRowCount(len(rows))
+        active = self.active_path.resolve() if self.active_path else None
+        for r, (path, meta) in enumerate(rows):
+            name = "bundled default" if path == bundled else path.stem
+            cells = [
+                name,
+                meta.created.replace("T", " ")[:16],
+                _fmt(meta.test_metrics.get("miou")),
+                "●" if active is not None and path.resolve() == active else "",
+            ]
+            for c, text in enumerate(cells):
+                self.versions.setItem(r, c, QTableWidgetItem(text))
+
+    def _make_selected_active(self) -> None:
+        row = self.versions.currentRow()
+        if 0 <= row < len(self._version_paths):
+            self.activate.emit(str(self._version_paths[row]))
+
+    # -- running -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.process is not None
+
+    def settings(self) -> dict:
+        out = {
+            "epochs": self.epochs.value(),
+            "batch_size": self.batch.value(),
+            "learning_rate": self.lr.value(),
+            "base_filters": int(self.base.currentText()),
+            "patch": int(self.patch.currentText()),
+            "augment": self.augment.isChecked(),
+        }
+        if self.from_active.isChecked() and self.active_path is not None:
+            out["init_from"] = str(self.active_path)
+        return out
+
+    def start(self) -> None:
+        if self.ctx is None or self.running:
+            return
+        spec = {"folder": str(self.ctx.root), "settings": self.settings(), "make_active": False}
+        self._losses, self._val, self._buffer = [], [], b""
+        self.loss_curve.setData([], [])
+        self.iou_curve.setData([], [])
+        self.progress.setValue(0)
+        self.last_result = None
+        proc = QProcess(self)
+        proc.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        proc.readyReadStandardOutput.connect(self._read)
+        proc.finished.connect(self._finished)
+        self.process = proc
+        self._started_at = time.monotonic()
+        proc.start(sys.executable, ["-m", "seggui.model.train_child", json.dumps(spec)])
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Starting…")
+        self.started.emit()
+
+    def cancel(self) -> None:
+        if self.process is not None:
+            self.status.setText("Cancelling…")
+            self.process.write(b"cancel\n")
+            self.cancel_button.setEnabled(False)
+
+    def shutdown(self, wait_ms: int = 5000) -> None:
+        """Stop a running child for good (window closing): cancel, then kill if it lingers."""
+        proc = self.process
+        if proc is None:
+            return
+        proc.write(b"cancel\n")
+        proc.closeWriteChannel()
+        if not proc.waitForFinished(wait_ms):
+            proc.kill()
+            proc.waitForFinished(2000)
+
+    def _read(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            self._handle(event)
+
+    def _handle(self, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "status":
+            self.status.setText(event.get("message", ""))
+        elif kind == "progress":
+            epochs, batches = event["epochs"], max(1, event["batches"])
+            if event.get("message"):
+                self.status.setText(event["message"].capitalize() + "…")
+                return
+            done = (event["epoch"] - 1) * batches + event["batch"]
+            self.progress.setMaximum(epochs * batches)
+            self.progress.setValue(done)
+            self.time_left.setText(_duration(event.get("eta")))
+            if event.get("loss") is not None and not event.get("epoch_end"):
+                self._losses.append((event["epoch"] - 1 + event["batch"] / batches, event["loss"]))
+            if event.get("epoch_end"):
+                if event.get("val_iou") is not None:
+                    self._val.append((event["epoch"], event["val_iou"]))
+                self.status.setText(
+                    f"Epoch {event['epoch']}/{epochs}: loss "
+                    f"{_fmt(event.get('loss'))}, validation IoU "
+                    f"{_fmt(event.get('val_iou'))}"
+                )
+            now = time.monotonic()
+            if event.get("epoch_end") or now - self._last_plot > 0.25:
+                self._last_plot = now
+                if self._losses:
+                    xs, ys = zip(*self._losses)
+                    self.loss_curve.setData(list(xs), list(ys))
+                if self._val:
+                    xs, ys = zip(*self._val)
+                    self.iou_curve.setData(list(xs), list(ys))
+        elif kind == "done":
+            self.last_result = event
+            new = event.get("test_metrics", {}).get("miou")
+            old = None
+            if self.active_path is not None:
+                try:
+                    old = store.read_meta(self.active_path).test_metrics.get("miou")
+                except store.ModelError:
+                    old = None
+            self.compare.setText(
+                f"New version {Path(event['model_path']).stem}: test mIoU "
+                f"{_fmt(new)} (active model: {_fmt(old)}). Select it and make "
+                "it active to use it."
+            )
+            self.status.setText("Finished: the new version is listed below.")
+            self.time_left.setText("")
+            for name, reason in (event.get("skipped") or {}).items():
+                self.message.emit(f"Skipped {name} in training: {reason}")
+        elif kind == "cancelled":
+            self.last_result = event
+            self.status.setText(
+                "Cancelled: no new version was saved; the active model is unchanged."
+            )
+            self.time_left.setText("")
+        elif kind == "error":
+            self.last_result = event
+            self.status.setText(f"Training failed: {event.get('message')}")
+            self.message.emit(f"Training failed: {event.get('message')}")
+
+    def _finished(self, code: int, status) -> None:
+        self._read()
+        if self.last_result is None:
+            err = bytes(self.process.readAllStandardError()).decode(errors="replace").strip()
+            tail = err.splitlines()[-1] if err else f"exit code {code}"
+            self.last_result = {"type": "error", "message": tail}
+            self.status.setText(f"Training stopped unexpectedly: {tail}")
+            self.message.emit(f"Training stopped unexpectedly: {tail}")
+        self.process.deleteLater()
+        self.process = None
+        self.start_button.setEnabled(self.ctx is not None)
+        self.cancel_button.setEnabled(False)
+        self.refresh_versions()
+        if self.last_result.get("type") == "done":
+            paths = [str(p) for p in self._version_paths]
+            if self.last_result["model_path"] in paths:
+                self.versions.selectRow(paths.index(self.last_result["model_path"]))
+        self.stopped.emit()

@@ -1,0 +1,137 @@
+"""Qt workers: long engine work off the UI thread, reported through signals.
+
+:class:`Job` runs one engine function with a progress callback and a cancel token.
+:class:`LatestWorker` serves a changing list of wanted keys (slides), always working on the
+first wanted one not yet done, so moving quickly through slides never builds a backlog.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+
+from PyQt6.QtCore import QThread, pyqtSignal
+
+from seggui.core.cancel import Cancelled, CancelToken
+
+
+class Job(QThread):
+    """Runs ``fn(progress, cancel)`` once; emits ``succeeded(result)`` or ``failed(message)``."""
+
+    progress = pyqtSignal(int, int, str)
+    succeeded = pyqtSignal(object)
+    failed = pyqtSignal(str)
+    cancelled = pyqtSignal()
+
+    def __init__(self, fn: Callable, parent=None):
+        super().__init__(parent)
+        self.fn = fn
+        self.token = CancelToken()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+        self.requestInterruption()
+
+    def run(self) -> None:
+        try:
+            result = self.fn(lambda d, t, m: self.progress.emit(d, t, m), self.token)
+        except Cancelled:
+            self.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001  (shown to the user by whoever started it)
+            traceback.print_exc()
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(result)
+
+
+class LatestWorker(QThread):
+    """Processes wanted keys in priority order with ``handler(key, cancel)``.
+
+    ``want(keys)`` replaces the whole wish list; work for a key that is no longer wanted is
+    dropped (a running call is told to cancel). Results are emitted as ``done(key, result)``;
+    exceptions as ``error(key, message)``.
+    """
+
+    done = pyqtSignal(object, object)
+    error = pyqtSignal(object, str)
+    idle = pyqtSignal()
+
+    def __init__(self, handler: Callable, parent=None):
+        super().__init__(parent)
+        self.handler = handler
+        self._cond = threading.Condition()
+        self._wanted: list = []
+        self._background: list = []
+        self._finished: set = set()
+        self._current = None
+        self._token = CancelToken()
+        self._stop = False
+
+    def want(self, keys: list, background: list | None = None) -> None:
+        """Replace the wish list; ``background`` keys are done after, when nothing else is."""
+        with self._cond:
+            self._wanted = list(keys)
+            if background is not None:
+                self._background = list(background)
+            if (
+                self._current is not None
+                and self._current not in self._wanted
+                and (self._current not in self._background)
+            ):
+                self._token.cancel()
+            self._cond.notify_all()
+
+    def forget(self, keys=None) -> None:
+        """Mark keys (all when None) as not done, so they are processed again."""
+        with self._cond:
+            if keys is None:
+                self._finished.clear()
+            else:
+                self._finished.difference_update(keys)
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._token.cancel()
+            self._cond.notify_all()
+
+    def _next(self):
+        for key in self._wanted + self._background:
+            if key not in self._finished:
+                return key
+        return None
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                key = self._next()
+                while key is None and not self._stop:
+                    self.idle.emit()
+                    self._cond.wait()
+                    key = self._next()
+                if self._stop:
+                    return
+                self._current = key
+                self._token = CancelToken()
+                token = self._token
+            try:
+                result = self.handler(key, token)
+            except Cancelled:
+                with self._cond:
+                    self._current = None
+                continue
+            except Exception as exc:  # noqa: BLE001  (reported on the slide; the worker goes on)
+                traceback.print_exc()
+                with self._cond:
+                    self._finished.add(key)
+                    self._current = None
+                self.error.emit(
+                    key, f"{type(exc).__name__}: {exc}" if not hasattr(exc, "reason") else str(exc)
+                )
+                continue
+            with self._cond:
+                self._finished.add(key)
+                self._current = None
+            self.done.emit(key, result)

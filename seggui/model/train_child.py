@@ -1,0 +1,70 @@
+"""Training in a child process, spoken to over pipes (used by the window's retrain panel).
+
+Run as ``python -m seggui.model.train_child SPEC_JSON``. It prints one JSON object per line
+(``progress``, then ``done``, ``cancelled`` or ``error``) and cancels when it reads ``cancel``
+on stdin or stdin closes (the window went away). A crash here cannot take the window with it,
+and the engine's atomic saving means it cannot leave a half-written model either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import threading
+
+from seggui.core.cancel import CancelToken
+
+
+def _emit(kind: str, **data) -> None:
+    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
+    sys.stdout.write(json.dumps({"type": kind, **clean}) + "\n")
+    sys.stdout.flush()
+
+
+def _watch_stdin(token: CancelToken) -> None:
+    for line in sys.stdin:
+        if line.strip() == "cancel":
+            break
+    token.cancel()
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    token = CancelToken()
+    threading.Thread(target=_watch_stdin, args=(token,), daemon=True).start()
+    _emit("status", message="loading TensorFlow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        from seggui.core.folder import open_folder
+        from seggui.model.train import TrainSettings, train
+
+        ctx = open_folder(spec["folder"])
+        settings = TrainSettings(**spec.get("settings", {}))
+        _emit("status", message=f"training on {len(ctx.part('train'))} slides")
+        result = train(
+            ctx,
+            settings,
+            progress=lambda p: _emit("progress", **dataclasses.asdict(p)),
+            cancel=token,
+            make_active=bool(spec.get("make_active", False)),
+        )
+    except Exception as exc:  # noqa: BLE001  (reported to the window, which shows it)
+        _emit("error", message=f"{type(exc).__name__}: {exc}")
+        return 1
+    if result.cancelled:
+        _emit("cancelled")
+        return 0
+    _emit(
+        "done",
+        model_path=str(result.model_path),
+        test_metrics=result.meta.test_metrics,
+        skipped=result.skipped,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
