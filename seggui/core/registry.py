@@ -103,9 +103,17 @@ def read_meta(model_path: str | Path) -> ModelMeta:
     return meta
 
 
+def resources_dir() -> Path:
+    """The bundled resources: inside the installed package, or the checkout's ``resources/``."""
+    try:
+        return Path(str(resources.files("seggui.resources")))
+    except ModuleNotFoundError:  # running from a source checkout that was not installed
+        return Path(__file__).resolve().parents[2] / "resources"
+
+
 def bundled_model_path() -> Path:
     """The default model shipped inside the package."""
-    return Path(str(resources.files("seggui.resources").joinpath(BUNDLED_NAME)))
+    return resources_dir() / BUNDLED_NAME
 
 
 def models_dir(workspace: Path) -> Path:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QPixmap
+from PyQt6.QtGui import QColor, QIcon, QPixmap
 from PyQt6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -81,7 +81,7 @@ class OverlayPanel(QGroupBox):
         self.class_checks = []
         for i, c in enumerate(classes):
             check = QCheckBox(c.name)
-            check.setIcon(_swatch(c.color))
+            check.setIcon(QIcon(_swatch(c.color)))
             # Background painted over the whole slide hides the tissue; start with it off.
             check.setChecked(not (i == 0 and c.name.lower() in ("background", "bg")))
             check.toggled.connect(self.changed)
@@ -132,7 +132,7 @@ class ScoresTable(QWidget):
         self.per_class.setRowCount(n)
         for i, c in enumerate(classes):
             name = QTableWidgetItem(c.name)
-            name.setIcon(_swatch(c.color))
+            name.setIcon(QIcon(_swatch(c.color)))
             self.per_class.setItem(i, 0, name)
             self.per_class.setItem(i, 1, QTableWidgetItem(_fmt(scores.iou[i])))
             self.per_class.setItem(i, 2, QTableWidgetItem(_fmt(scores.dice[i])))

@@ -176,7 +176,7 @@ class SlideList(QWidget):
         self.table.setIconSize(QSize(36, 36))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(COL_NAME, 170)
+        header.resizeSection(COL_NAME, 140)
         for col in (COL_MASK, COL_SPLIT, COL_SCORE, COL_REVIEW):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (
     QGraphicsView,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,7 @@ class SlideView(QGraphicsView):
 
     hovered = pyqtSignal(int, int)
     zoomed = pyqtSignal(float)  # factor, so the partner can follow
+    resized = pyqtSignal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -50,6 +52,10 @@ class SlideView(QGraphicsView):
         pix = to_pixmap(rgb)
         self.item.setPixmap(pix)
         self.scene().setSceneRect(0, 0, pix.width(), pix.height())
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def wheelEvent(self, event):
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8
@@ -81,12 +87,15 @@ class ViewPair(QWidget):
         for title, view in ((self.left_title, self.left), (self.right_title, self.right)):
             column = QVBoxLayout()
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # Long titles must not make one view wider than the other.
+            title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             column.addWidget(title)
             column.addWidget(view, 1)
             layout.addLayout(column, 1)
         self._syncing = False
+        self.fit_mode = True  # keep fitting on resize until the user zooms
         for a, b in ((self.left, self.right), (self.right, self.left)):
-            a.zoomed.connect(lambda f, b=b, a=a: self._follow_zoom(a, b))
+            a.zoomed.connect(lambda f, b=b, a=a: self._user_zoomed(a, b))
             a.horizontalScrollBar().valueChanged.connect(
                 lambda v, b=b: self._follow(b.horizontalScrollBar(), v)
             )
@@ -94,6 +103,7 @@ class ViewPair(QWidget):
                 lambda v, b=b: self._follow(b.verticalScrollBar(), v)
             )
             a.hovered.connect(self.hovered)
+            a.resized.connect(lambda a=a: self._view_resized(a))
 
     def _follow(self, bar, value: int) -> None:
         if self._syncing:
@@ -101,6 +111,14 @@ class ViewPair(QWidget):
         self._syncing = True
         bar.setValue(value)
         self._syncing = False
+
+    def _user_zoomed(self, source: SlideView, target: SlideView) -> None:
+        self.fit_mode = False
+        self._follow_zoom(source, target)
+
+    def _view_resized(self, view: SlideView) -> None:
+        if self.fit_mode and not view.item.pixmap().isNull():
+            view.fitInView(view.item, Qt.AspectRatioMode.KeepAspectRatio)
 
     def _follow_zoom(self, source: SlideView, target: SlideView) -> None:
         self._syncing = True
@@ -110,18 +128,20 @@ class ViewPair(QWidget):
         self._syncing = False
 
     def zoom(self, factor: float) -> None:
+        self.fit_mode = False
         self.left.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.left.zoom(factor)
         self.left.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self._follow_zoom(self.left, self.right)
 
     def fit(self) -> None:
+        self.fit_mode = True
         for view in (self.left, self.right):
             if not view.item.pixmap().isNull():
                 view.fitInView(view.item, Qt.AspectRatioMode.KeepAspectRatio)
-        self._follow_zoom(self.left, self.right)
 
     def actual_size(self) -> None:
+        self.fit_mode = False
         self.left.resetTransform()
         self._follow_zoom(self.left, self.right)
 

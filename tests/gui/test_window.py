@@ -1,0 +1,180 @@
+"""The review window, offscreen, on real generated folders with real prediction."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PyQt6.QtCore import Qt
+
+from seggui.core import registry
+from seggui.core.review import ReviewStore
+from tests.gui.conftest import open_and_wait
+
+TIMEOUT = 120000
+
+
+def _pixels(view) -> np.ndarray:
+    image = (
+        view.item.pixmap()
+        .toImage()
+        .convertToFormat(view.item.pixmap().toImage().Format.Format_RGB888)
+    )
+    ptr = image.constBits()
+    ptr.setsize(image.sizeInBytes())
+    return (
+        np.frombuffer(ptr, np.uint8)
+        .reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
+        .reshape(image.height(), image.width(), 3)
+        .copy()
+    )
+
+
+def test_open_select_predict_overlay(qtbot, window, demo_folder):
+    open_and_wait(qtbot, window, demo_folder, 6)
+    assert window.slide_list.model.part(window.current) in ("train", "test")
+    qtbot.waitUntil(lambda: window.predictor.cached(window.current) is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.current in window.slide_list.model.scores, timeout=TIMEOUT)
+    assert not window.views.left.item.pixmap().isNull()
+    assert not window.views.right.item.pixmap().isNull()
+    assert "Prediction" in window.views.right_title.text()
+    pred = window.predictor.cached(window.current)
+    assert pred.labels.shape == (512, 512) and pred.scores is not None
+    assert window.slide_list.model.scores[window.current] == pred.scores.miou
+
+    with_overlay = _pixels(window.views.left)
+    qtbot.keyClick(window, Qt.Key.Key_O)
+    assert not window.overlay.enabled.isChecked()
+    without = _pixels(window.views.left)
+    assert np.array_equal(without, window.loaded[window.current].image)
+    assert not np.array_equal(with_overlay, without)
+    qtbot.keyClick(window, Qt.Key.Key_O)
+    assert window.overlay.enabled.isChecked()
+
+    qtbot.keyClick(window, Qt.Key.Key_D)
+    assert "Difference" in window.views.right_title.text()
+
+    first = window.current
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    assert window.current != first
+    qtbot.waitUntil(lambda: window.current in window.loaded, timeout=TIMEOUT)
+
+    window._hover(10, 20)
+    assert "x 10, y 20" in window.hover_label.text() and "annotation:" in window.hover_label.text()
+
+
+def test_review_mark_is_saved_and_reloaded(qtbot, window, demo_folder, tmp_path):
+    open_and_wait(qtbot, window, demo_folder, 6)
+    name = window.current
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    window.review.note.setText("gland border too loose")
+    window.review.note.editingFinished.emit()
+    store = ReviewStore(demo_folder / ".seggui")
+    assert store.get(name).state == "needs fix" and store.get(name).note == "gland border too loose"
+    store.close()
+    assert window.slide_list.model.reviews[name] == "needs fix"
+    qtbot.keyClick(window, Qt.Key.Key_2)  # again: clears
+    assert ReviewStore(demo_folder / ".seggui").get(name).state is None
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    window.close()
+
+    from tests.gui.conftest import MainWindow, QSettings
+
+    again = MainWindow(QSettings(str(tmp_path / "s2.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    open_and_wait(qtbot, again, demo_folder, 6)
+    assert again.slide_list.model.reviews[name] == "accepted"
+    again.write_csv(tmp_path / "scores.csv")
+    text = (tmp_path / "scores.csv").read_text()
+    assert name in text and "accepted" in text and "iou_gland" in text
+    again.close()
+
+
+def _tiny_settings(panel, epochs: int) -> None:
+    panel.epochs.setValue(epochs)
+    panel.base.setCurrentText("4")
+    panel.patch.setCurrentText("64")
+    panel.batch.setValue(4)
+
+
+def test_retrain_one_epoch_then_make_active(qtbot, window, demo_folder):
+    open_and_wait(qtbot, window, demo_folder, 6)
+    window.show_retrain()
+    panel = window.retrain
+    assert "train" in panel.split_label.text() and panel.split_list.count() == 6
+    _tiny_settings(panel, 1)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert panel.running
+    qtbot.waitUntil(lambda: not panel.running, timeout=300000)
+    assert panel.last_result["type"] == "done", panel.last_result
+    versions = registry.list_versions(demo_folder / ".seggui")
+    assert len(versions) == 1 and str(versions[0][0]) == panel.last_result["model_path"]
+    assert panel.progress.value() == panel.progress.maximum()
+    assert len(panel.loss_curve.getData()[0]) >= 1
+    assert "New version" in panel.compare.text()
+    panel._make_selected_active()
+    assert registry.active_model_path(demo_folder / ".seggui") == versions[0][0]
+    assert window.model_path == versions[0][0]
+    qtbot.waitUntil(lambda: window.predictor.cached(window.current) is not None, timeout=TIMEOUT)
+    assert window.predictor.cached(window.current).model_key == window.predictor._key
+
+
+def test_cancel_training_keeps_everything(qtbot, window, demo_folder):
+    open_and_wait(qtbot, window, demo_folder, 6)
+    panel = window.retrain
+    _tiny_settings(panel, 200)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT)
+    panel.cancel()
+    qtbot.waitUntil(lambda: not panel.running, timeout=60000)
+    assert panel.last_result["type"] == "cancelled"
+    assert registry.list_versions(demo_folder / ".seggui") == []
+    assert not list((demo_folder / ".seggui").glob(".tmp-*"))
+
+
+def test_broken_files_are_reported_and_the_window_goes_on(qtbot, window, demo_folder):
+    (demo_folder / "images/zero.png").write_bytes(b"")
+    data = (demo_folder / "images/tile_0000.png").read_bytes()
+    (demo_folder / "images/trunc.png").write_bytes(data[: len(data) // 3])
+    shutil.copy(demo_folder / "masks/tile_0001.png", demo_folder / "masks/trunc.png")
+    Image.fromarray(np.zeros((100, 80, 3), np.uint8)).save(demo_folder / "images/odd.png")
+    shutil.copy(demo_folder / "masks/tile_0001.png", demo_folder / "masks/odd.png")
+    open_and_wait(qtbot, window, demo_folder, 9)
+    model = window.slide_list.model
+    by = {s.name: s for s in model.slides}
+    assert "empty" in model.problem(by["zero"])
+    assert "mask" in model.problem(by["odd"])
+    window.slide_list.select("trunc")
+    qtbot.waitUntil(lambda: "trunc" in model.extra_problems, timeout=TIMEOUT)
+    window.slide_list.select("odd")
+    qtbot.waitUntil(lambda: window.current == "odd" and "odd" in window.loaded, timeout=TIMEOUT)
+    assert "differ" in window.views.left_title.text() or "mask" in window.views.left_title.text()
+    window.slide_list.problem_filter.setCurrentIndex(1)
+    assert window.slide_list.proxy.rowCount() == 3
+
+
+def test_screenshot_of_the_demo(qtbot, window):
+    window.resize(1600, 950)
+    window.open_demo()
+    qtbot.waitUntil(lambda: window.slide_list.model.rowCount() == 40, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: (
+            window.current is not None
+            and window.predictor.cached(window.current) is not None
+            and window.current in window.loaded
+        ),
+        timeout=TIMEOUT,
+    )
+    qtbot.waitUntil(lambda: len(window.slide_list.model.thumbs) >= 10, timeout=TIMEOUT)
+    qtbot.wait(200)
+    out = Path(os.environ.get("SEGGUI_SCREENSHOT_DIR", window.ctx.workspace))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "window-demo.png"
+    assert window.grab().save(str(path))
+    shot = np.asarray(Image.open(path).convert("RGB"))
+    assert shot.shape[0] >= 900 and shot.std() > 20
+    pred = window.predictor.cached(window.current)
+    assert pred.scores is not None and pred.scores.miou > 0.8  # the bundled model on the demo
