@@ -22,6 +22,13 @@ class Prediction:
     confidence: np.ndarray  # (H, W) float32 in [0, 1]
 
 
+def _first_conv_filters(model) -> int:
+    for layer in model.layers:
+        if hasattr(layer, "filters"):
+            return int(layer.filters)
+    raise ValueError("model has no convolution")
+
+
 def _tile_starts(length: int, tile: int, stride: int) -> list[int]:
     if length <= tile:
         return [0]
@@ -39,9 +46,32 @@ class Predictor:
     """
 
     def __init__(
-        self, model, depth: int = 4, tile: int = 512, overlap: int = 64, batch_size: int = 4
+        self,
+        model,
+        depth: int = 4,
+        tile: int = 512,
+        overlap: int = 64,
+        batch_size: int = 4,
+        fast: bool = True,
+        base_filters: int | None = None,
+        bf16: bool | None = None,
     ):
+        """``fast`` runs the folded-BatchNorm graph (bf16 where the CPU has bf16 units, or as
+        ``bf16`` says); ``fast=False`` runs the trained model as it is (the reference)."""
+        self.reference = model
         self.model = model
+        self.path = "reference fp32"
+        if fast:
+            from seggui.model.fastpath import cpu_has_bf16, fold_batchnorm
+
+            use_bf16 = cpu_has_bf16() if bf16 is None else bf16
+            if base_filters is None:
+                base_filters = _first_conv_filters(model)
+            try:
+                self.model = fold_batchnorm(model, base_filters, depth, use_bf16)
+                self.path = "folded " + ("bf16" if use_bf16 else "fp32")
+            except ValueError:
+                self.model = model  # not a plain seggui U-Net: run it as it is
         self.multiple = 2**depth
         self.tile = max(self.multiple, tile // self.multiple * self.multiple)
         self.overlap = min(overlap, self.tile // 4)

@@ -1,0 +1,83 @@
+"""The fast inference graph: BatchNorm folded into the convolutions, dropout gone, bf16 maths.
+
+Inference needs neither BatchNormalization (at inference it is a fixed per-channel scale and
+shift, which folds exactly into the convolution before it) nor Dropout (a no-op). Removing
+them halves the number of ops the runtime walks through per tile; running the convolutions
+in bfloat16 where the CPU has native bf16 units (AVX512-BF16 / AMX, used by oneDNN) roughly
+doubles throughput again. The softmax stays in float32.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import numpy as np
+from keras import layers
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bf16 matrix units that oneDNN uses."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def _fused_conv_block(x, filters: int, dtype):
+    for _ in range(2):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype)(x)
+    return x
+
+
+def fused_unet(n_classes: int, base_filters: int, depth: int, dtype=None) -> keras.Model:
+    """The U-Net of :func:`seggui.model.unet.build_unet` without BatchNorm and Dropout."""
+    inputs = keras.Input(shape=(None, None, 3))
+    x = inputs
+    skips = []
+    for level in range(depth):
+        skip = _fused_conv_block(x, base_filters * 2**level, dtype)
+        skips.append(skip)
+        x = layers.MaxPooling2D(2, dtype=dtype)(skip)
+    x = _fused_conv_block(x, base_filters * 2**depth, dtype)
+    for level in reversed(range(depth)):
+        x = layers.Conv2DTranspose(
+            base_filters * 2**level, 2, strides=2, padding="same", dtype=dtype
+        )(x)
+        x = layers.Concatenate(dtype=dtype)([x, skips[level]])
+        x = _fused_conv_block(x, base_filters * 2**level, dtype)
+    outputs = layers.Conv2D(n_classes, 1, activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs)
+
+
+def _ordered(model: keras.Model, kind: type) -> list:
+    return [layer for layer in model.layers if type(layer) is kind]
+
+
+def fold_batchnorm(model: keras.Model, base_filters: int, depth: int, bf16: bool) -> keras.Model:
+    """An inference-only copy of a trained U-Net with each BatchNorm folded into its conv."""
+    n_classes = model.output_shape[-1]
+    fused = fused_unet(n_classes, base_filters, depth, "mixed_bfloat16" if bf16 else None)
+    src_convs = _ordered(model, layers.Conv2D)
+    dst_convs = _ordered(fused, layers.Conv2D)
+    norms = _ordered(model, layers.BatchNormalization)
+    if len(src_convs) != len(dst_convs) or len(norms) != len(src_convs) - 1:
+        raise ValueError("model is not a seggui U-Net of this depth")
+    for i, (src, dst) in enumerate(zip(src_convs, dst_convs, strict=True)):
+        kernel, bias = (np.asarray(w, np.float64) for w in src.get_weights())
+        if i < len(norms):
+            bn = norms[i]
+            gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
+            scale = gamma / np.sqrt(var + bn.epsilon)
+            kernel = kernel * scale
+            bias = (bias - mean) * scale + beta
+        dst.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    for src, dst in zip(
+        _ordered(model, layers.Conv2DTranspose), _ordered(fused, layers.Conv2DTranspose),
+        strict=True,
+    ):
+        dst.set_weights(src.get_weights())
+    return fused
