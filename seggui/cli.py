@@ -239,13 +239,9 @@ def cmd_evaluate(args) -> int:
     report = evaluate_slides(
         Predictor(model, meta.depth), slides, meta.classes, ProgressBar("evaluate")
     )
-    # Folder-level problems and broken slides outside the scored set are still worth telling.
     seen = {p.name for p in report.problems}
-    report.problems += [
-        p
-        for p in ctx.scan.all_problems()
-        if p.name not in seen and not any(s.name == p.name for s in slides)
-    ]
+    # Also warnings on slides that were scored anyway (e.g. two images with one name).
+    report.problems += [p for p in ctx.scan.all_problems() if p.name not in seen]
     data = report.to_json(str(path))
     if args.json:
         print(json.dumps(data, indent=1))

@@ -416,15 +416,20 @@ class MainWindow(QMainWindow):
         self._error("Model could not be loaded", message)
 
     # -- slides ------------------------------------------------------------------------------
+    def _usable(self, name: str) -> bool:
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        return slide is not None and slide.usable
+
     def _request_predictions(self) -> None:
-        names = self.slide_list.visible_names(LOOKAHEAD)
+        names = [n for n in self.slide_list.visible_names(LOOKAHEAD) if self._usable(n)]
         background = [] if self.retrain.running else self._background_order()
+        self.predictor.forget([n for n in names if self.predictor.cached(n) is None])
         self.predictor.want(names, background)
         if names and self.predictor.cached(names[0]) is None:
             self._task(f"Predicting {names[0]}…")
 
     def _background_order(self) -> list[str]:
-        order = self.slide_list.ordered_names()
+        order = [n for n in self.slide_list.ordered_names() if self._usable(n)]
         if self.scope == "test" and self.ctx is not None:
             test = set(self.ctx.split.test)
             order = [n for n in order if n in test] + [n for n in order if n not in test]
@@ -432,8 +437,9 @@ class MainWindow(QMainWindow):
 
     def show_slide(self, name: str) -> None:
         self.current = name
-        ahead = self.slide_list.visible_names(LOOKAHEAD)
-        self.loader.want(ahead or [name])
+        ahead = [n for n in self.slide_list.visible_names(LOOKAHEAD) if self._usable(n)]
+        self.loader.forget([n for n in ahead if n not in self.loaded])  # evicted: load again
+        self.loader.want(ahead)
         self._request_predictions()
         if self.reviews is not None:
             r = self.reviews.get(name)
@@ -441,7 +447,7 @@ class MainWindow(QMainWindow):
         slide = self.ctx.scan.get(name) if self.ctx else None
         if slide is not None and slide.problems:
             self.statusBar().showMessage(f"{name}: {slide.problem_text()}", 15000)
-        self._render()
+        self._render(error=None if self._usable(name) else f"{name}: {slide.problem_text()}")
 
     def _slide_loaded(self, name: str, loaded: LoadedSlide) -> None:
         self.loaded[name] = loaded

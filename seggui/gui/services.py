@@ -61,11 +61,14 @@ def load_slide(slide: Slide, classes: ClassSet) -> LoadedSlide:
 
 def make_thumbnail(path: Path, size: int = THUMB) -> np.ndarray:
     """A small RGB thumbnail, decoded at reduced size where the format allows (JPEG)."""
-    with Image.open(path) as im:
-        im.draft("RGB", (size * 2, size * 2))
-        im = im.convert("RGB")
-        im.thumbnail((size, size))
-        return np.asarray(im).copy()
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (size * 2, size * 2))
+            im = im.convert("RGB")
+            im.thumbnail((size, size))
+            return np.asarray(im).copy()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise SlideFileError(path, f"no thumbnail ({exc})") from exc
 
 
 class SlideLoader(LatestWorker):

@@ -123,7 +123,8 @@ class LatestWorker(QThread):
                     self._current = None
                 continue
             except Exception as exc:  # noqa: BLE001  (reported on the slide; the worker goes on)
-                traceback.print_exc()
+                if not hasattr(exc, "reason"):  # a bad file is expected; anything else is a bug
+                    traceback.print_exc()
                 with self._cond:
                     self._finished.add(key)
                     self._current = None

@@ -76,7 +76,8 @@ def fold_batchnorm(model: keras.Model, base_filters: int, depth: int, bf16: bool
             bias = (bias - mean) * scale + beta
         dst.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
     for src, dst in zip(
-        _ordered(model, layers.Conv2DTranspose), _ordered(fused, layers.Conv2DTranspose),
+        _ordered(model, layers.Conv2DTranspose),
+        _ordered(fused, layers.Conv2DTranspose),
         strict=True,
     ):
         dst.set_weights(src.get_weights())

@@ -29,6 +29,50 @@ def _first_conv_filters(model) -> int:
     raise ValueError("model has no convolution")
 
 
+def _make_backend(model, base_filters: int, depth: int, backend: str):
+    """``(description, fn)`` where ``fn(batch) -> (labels uint8, confidence float32)``."""
+    from seggui.model.fastpath import cpu_has_bf16, fold_batchnorm
+
+    if backend in ("auto", "openvino"):
+        try:
+            from seggui.model.ovpath import OpenVinoRunner
+
+            runner = OpenVinoRunner(model, base_filters, depth, "bf16" if cpu_has_bf16() else "f32")
+        except ImportError:
+            if backend == "openvino":
+                raise
+        else:
+
+            def run_ov(batch):
+                probs = runner(batch)
+                return probs.argmax(-1).astype(np.uint8), probs.max(-1)
+
+            return f"OpenVINO {runner.precision}, BatchNorm folded", run_ov
+        backend = "tf-bf16" if cpu_has_bf16() else "tf-fp32"
+    net = model
+    description = "TensorFlow fp32, as trained (reference)"
+    if backend in ("tf-bf16", "tf-fp32"):
+        bf16 = backend == "tf-bf16"
+        try:
+            net = fold_batchnorm(model, base_filters, depth, bf16)
+            description = f"TensorFlow {'bf16' if bf16 else 'fp32'}, BatchNorm folded"
+        except ValueError:
+            net = model  # not a plain seggui U-Net: run it as it is
+    elif backend != "reference":
+        raise ValueError(f"unknown backend {backend!r}")
+
+    @tf.function(reduce_retracing=True)
+    def forward(x):
+        probs = net(x, training=False)
+        return tf.cast(tf.argmax(probs, axis=-1), tf.uint8), tf.reduce_max(probs, axis=-1)
+
+    def run_tf(batch):
+        labels, conf = forward(tf.constant(batch))
+        return labels.numpy(), conf.numpy()
+
+    return description, run_tf
+
+
 def _tile_starts(length: int, tile: int, stride: int) -> list[int]:
     if length <= tile:
         return [0]
@@ -52,35 +96,20 @@ class Predictor:
         tile: int = 512,
         overlap: int = 64,
         batch_size: int = 4,
-        fast: bool = True,
+        backend: str = "auto",
         base_filters: int | None = None,
-        bf16: bool | None = None,
     ):
-        """``fast`` runs the folded-BatchNorm graph (bf16 where the CPU has bf16 units, or as
-        ``bf16`` says); ``fast=False`` runs the trained model as it is (the reference)."""
-        self.reference = model
+        """``backend``: ``"auto"`` (OpenVINO bf16 where installed, else TensorFlow with
+        BatchNorm folded, in bf16 where the CPU has bf16 units), ``"openvino"``,
+        ``"tf-bf16"``, ``"tf-fp32"`` (folded), or ``"reference"`` (the model as trained)."""
         self.model = model
-        self.path = "reference fp32"
-        if fast:
-            from seggui.model.fastpath import cpu_has_bf16, fold_batchnorm
-
-            use_bf16 = cpu_has_bf16() if bf16 is None else bf16
-            if base_filters is None:
-                base_filters = _first_conv_filters(model)
-            try:
-                self.model = fold_batchnorm(model, base_filters, depth, use_bf16)
-                self.path = "folded " + ("bf16" if use_bf16 else "fp32")
-            except ValueError:
-                self.model = model  # not a plain seggui U-Net: run it as it is
         self.multiple = 2**depth
         self.tile = max(self.multiple, tile // self.multiple * self.multiple)
         self.overlap = min(overlap, self.tile // 4)
         self.batch_size = batch_size
-        self._infer = tf.function(self._forward, reduce_retracing=True)
-
-    def _forward(self, x):
-        probs = self.model(x, training=False)
-        return tf.cast(tf.argmax(probs, axis=-1), tf.uint8), tf.reduce_max(probs, axis=-1)
+        if base_filters is None:
+            base_filters = _first_conv_filters(model)
+        self.path, self._infer = _make_backend(model, base_filters, depth, backend)
 
     def _pad(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
@@ -98,7 +127,7 @@ class Predictor:
         ph, pw = padded.shape[:2]
         if ph <= self.tile and pw <= self.tile:
             labels, conf = self._infer(padded[None])
-            return Prediction(labels.numpy()[0, :h, :w], conf.numpy()[0, :h, :w])
+            return Prediction(labels[0, :h, :w], conf[0, :h, :w])
 
         th, tw = min(self.tile, ph), min(self.tile, pw)
         stride_y = max(self.multiple, th - 2 * self.overlap)
@@ -114,7 +143,6 @@ class Predictor:
             chunk = boxes[i : i + self.batch_size]
             batch = np.stack([padded[y : y + th, x : x + tw] for y, x in chunk])
             tl, tc = self._infer(batch)
-            tl, tc = tl.numpy(), tc.numpy()
             for k, (y, x) in enumerate(chunk):
                 # Keep the tile's centre; its margins belong to the neighbour unless at an edge.
                 y0 = 0 if y == 0 else self.overlap

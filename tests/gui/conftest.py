@@ -22,4 +22,14 @@ def window(qtbot, tmp_path):
 def open_and_wait(qtbot, win, folder, rows: int, timeout: int = 60000) -> None:
     win.open_folder(folder)
     qtbot.waitUntil(lambda: win.slide_list.model.rowCount() == rows, timeout=timeout)
-    qtbot.waitUntil(lambda: win.current is not None and win.current in win.loaded, timeout=timeout)
+    qtbot.waitUntil(lambda: win.current is not None and _shown(win), timeout=timeout)
+
+
+def _shown(win) -> bool:
+    """The current slide is on screen, or its problem is (a broken slide never loads)."""
+    name = win.current
+    return (
+        name in win.loaded
+        or name in win.slide_list.model.extra_problems
+        or not win.ctx.scan.get(name).usable
+    )
