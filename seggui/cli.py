@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help="random crops per slide and epoch (default: enough to cover it once)",
     )
+    t.add_argument(
+        "--minutes",
+        type=float,
+        default=0,
+        help="stop after this many minutes of fitting (then score and save)",
+    )
     t.add_argument("--no-augment", action="store_true", help="no flips or rotations")
     t.add_argument("--dice", action="store_true", help="add a Dice term to the loss")
     t.add_argument("--class-weights", choices=("none", "balanced"), default="none")
@@ -165,6 +171,7 @@ def cmd_train(args) -> int:
         depth=args.depth,
         patch=args.patch,
         crops_per_image=args.crops_per_image,
+        time_budget_s=args.minutes * 60,
         augment=not args.no_augment,
         dice_loss=args.dice,
         class_weights=args.class_weights,

@@ -450,6 +450,9 @@ class MainWindow(QMainWindow):
         self._render(error=None if self._usable(name) else f"{name}: {slide.problem_text()}")
 
     def _slide_loaded(self, name: str, loaded: LoadedSlide) -> None:
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        if slide is None or slide.image_path != loaded.image_path:
+            return  # finished after another folder was opened
         self.loaded[name] = loaded
         while len(self.loaded) > 8:
             self.loaded.popitem(last=False)
@@ -467,6 +470,8 @@ class MainWindow(QMainWindow):
         self.slide_list.model.set_thumb(name, to_pixmap(rgb))
 
     def _predicted(self, name: str, result: SlidePrediction) -> None:
+        if self.predictor.cached(name) is not result:
+            return  # for a folder or model no longer shown
         if result.scores is not None:
             self.slide_scores[name] = result.scores
             self.slide_list.model.set_score(name, result.scores.miou)

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 from PyQt6.QtCore import pyqtSignal
 
+from seggui.core.cancel import Cancelled
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_image_u8, read_mask
 from seggui.core.metrics import Scores
@@ -30,6 +31,7 @@ class LoadedSlide:
     image: np.ndarray  # uint8 RGB
     mask: np.ndarray | None
     mask_problem: str | None
+    image_path: Path | None = None
 
 
 @dataclass
@@ -39,6 +41,7 @@ class SlidePrediction:
     confidence: np.ndarray
     scores: Scores | None
     model_key: str
+    image_path: Path | None = None
 
 
 def load_slide(slide: Slide, classes: ClassSet) -> LoadedSlide:
@@ -56,7 +59,7 @@ def load_slide(slide: Slide, classes: ClassSet) -> LoadedSlide:
                 mask, problem = None, "mask and image differ in size"
         except SlideFileError as exc:
             problem = str(exc)
-    return LoadedSlide(slide.name, image, mask, problem)
+    return LoadedSlide(slide.name, image, mask, problem, slide.image_path)
 
 
 def make_thumbnail(path: Path, size: int = THUMB) -> np.ndarray:
@@ -126,8 +129,13 @@ class PredictionService(LatestWorker):
         self.forget()
 
     def cached(self, name: str) -> SlidePrediction | None:
+        """The prediction of ``name`` in the current folder, if it is in memory."""
         with self._model_lock:
-            return self._memory.get(name)
+            result = self._memory.get(name)
+        slide = self.slides.get(name)
+        if result is None or slide is None or result.image_path != slide.image_path:
+            return None  # a slide of the same name in a folder opened before
+        return result
 
     def _load_pending(self) -> None:
         with self._model_lock:
@@ -176,8 +184,10 @@ class PredictionService(LatestWorker):
                     scores = Scores.compare(truth, labels, len(self.classes))
             except SlideFileError:
                 scores = None
-        result = SlidePrediction(name, labels, conf, scores, self._key)
+        result = SlidePrediction(name, labels, conf, scores, self._key, slide.image_path)
         with self._model_lock:
+            if self._pending_model is not None:
+                raise Cancelled()  # the model changed while predicting: redo with the new one
             self._memory[name] = result
             while len(self._memory) > self.MEMORY_ITEMS:
                 self._memory.pop(next(iter(self._memory)))

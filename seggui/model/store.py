@@ -30,13 +30,23 @@ from seggui.core.registry import (  # noqa: F401  (re-exported for callers of th
 
 
 def save_model(model, path: str | Path, meta: ModelMeta) -> Path:
-    """Save ``model`` and ``meta`` atomically to ``path`` (``.keras``) and its JSON."""
+    """Save ``model`` and ``meta`` atomically to ``path`` (``.keras``) and its JSON.
+
+    Only the architecture and weights are kept: the optimizer state would triple the file
+    and is of no use, since retraining compiles afresh.
+    """
+    import keras
+
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model path must end in .keras: {path}")
     meta.name = meta.name or path.stem
     meta.created = meta.created or now_iso()
     atomic_write_text(meta_path(path), json.dumps(meta.to_json(), indent=1))
+    if getattr(model, "optimizer", None) is not None:
+        bare = keras.models.clone_model(model)
+        bare.set_weights(model.get_weights())
+        model = bare
     with atomic_path(path, suffix=".partial.keras") as tmp:
         model.save(tmp)
     return path

@@ -49,6 +49,8 @@ class TrainSettings:
     seed: int = 42
     init_from: str | None = None
     val_fraction: float = 0.1
+    steps_per_epoch: int = 0  # 0: one pass over each training slide's area
+    time_budget_s: float = 0.0  # stop (and save) after this many seconds of fitting; 0: none
 
 
 @dataclass
@@ -79,7 +81,11 @@ class TrainResult:
 
 
 class _ProgressAndCancel(keras.callbacks.Callback):
-    """Reports every batch and stops the fit within one batch of a cancel."""
+    """Reports every batch and stops the fit within one batch of a cancel.
+
+    With a time budget it also ends the fit (normally: validated, scored, saved) at the first
+    batch past the budget.
+    """
 
     def __init__(
         self,
@@ -87,9 +93,11 @@ class _ProgressAndCancel(keras.callbacks.Callback):
         cancel: CancelToken,
         epochs: int,
         batches: int,
+        time_budget_s: float = 0.0,
     ):
         super().__init__()
         self.report, self.cancel = report, cancel
+        self.time_budget_s = time_budget_s
         self.epochs, self.batches = epochs, batches
         self.start = time.monotonic()
         self.epoch = 0
@@ -106,7 +114,8 @@ class _ProgressAndCancel(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.done_batches += 1
-        if self.cancel.cancelled:
+        over_budget = self.time_budget_s and time.monotonic() - self.start > self.time_budget_s
+        if self.cancel.cancelled or over_budget:
             self.model.stop_training = True
         logs = logs or {}
         self.report(
@@ -215,7 +224,7 @@ def train(
         settings.crops_per_image or crops_for((s.size[1], s.size[0]), settings.patch)
         for s in fit_slides
     )
-    batches = max(1, math.ceil(crops / batch))
+    batches = settings.steps_per_epoch or max(1, math.ceil(crops / batch))
     skipped = SkippedFiles()
     weights = _class_weights(settings.class_weights, n, fit_slides, ctx)
     train_ds = train_dataset(
@@ -271,7 +280,7 @@ def train(
     try:
         best = run_dir / "best.weights.h5"
         callbacks = [
-            _ProgressAndCancel(report, cancel, settings.epochs, batches),
+            _ProgressAndCancel(report, cancel, settings.epochs, batches, settings.time_budget_s),
             keras.callbacks.ModelCheckpoint(
                 str(best),
                 monitor="val_iou",

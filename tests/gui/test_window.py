@@ -178,3 +178,16 @@ def test_screenshot_of_the_demo(qtbot, window):
     assert shot.shape[0] >= 900 and shot.std() > 20
     pred = window.predictor.cached(window.current)
     assert pred.scores is not None and pred.scores.miou > 0.8  # the bundled model on the demo
+
+
+def test_closing_the_window_while_training_stops_everything(qtbot, window, demo_folder):
+    open_and_wait(qtbot, window, demo_folder, 6)
+    panel = window.retrain
+    _tiny_settings(panel, 500)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT)
+    process = panel.process
+    window.close()
+    assert process.state() == process.ProcessState.NotRunning
+    assert registry.list_versions(demo_folder / ".seggui") == []
+    assert not list((demo_folder / ".seggui" / "models").glob("*.keras"))
