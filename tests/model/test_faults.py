@@ -93,7 +93,8 @@ def test_child_cancels_on_request_and_when_its_parent_goes(small_demo):
         assert line, "child ended before training"
     t = time.monotonic()
     proc.stdin.close()  # the window went away: the child must stop by itself
-    out, _ = proc.communicate(timeout=60)
+    out = proc.stdout.read()
+    proc.wait(timeout=60)
     assert time.monotonic() - t < 30
     assert b'"cancelled"' in out and proc.returncode == 0
     assert store.list_versions(ctx.workspace) == []
