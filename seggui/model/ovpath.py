@@ -1,7 +1,8 @@
 """Optional OpenVINO runtime for CPU inference (``pip install "seggui[fast]"``).
 
-The folded-BatchNorm graph is converted in memory and compiled once per input shape; on CPUs
-with bf16 units OpenVINO's kernels run it markedly faster than TensorFlow's. Importing this
+The folded-BatchNorm graph is converted in memory and compiled once per input shape (a
+static shape compiles to faster kernels than a dynamic model reshaped: 34 ms against 43 ms
+per 512x512 tile in bf16 on the 2-core CI machine). Importing this
 module raises ImportError when OpenVINO is not installed, and callers fall back to TensorFlow.
 """
 
@@ -17,16 +18,26 @@ import openvino as ov
 from seggui.model.fastpath import fold_batchnorm
 
 
+def _with_top_class(model: ov.Model) -> ov.Model:
+    """The model with its probabilities replaced by (top probability, top class).
+
+    Taking the class inside the graph saves an argmax over 512x512x4 in NumPy, several
+    milliseconds per tile (a sixth of the whole inference).
+    """
+    probs = model.get_results()[0].input_value(0)
+    probs.get_tensor().set_names(set())  # its name belongs to the Result being replaced
+    top = ov.opset13.topk(probs, 1, -1, "max", "none", "i32")
+    results = [ov.opset13.result(top.output(i)) for i in range(2)]
+    return ov.Model(results, model.get_parameters(), "seggui-unet-top")
+
+
 class OpenVinoRunner:
     """Runs a folded U-Net on OpenVINO's CPU plugin; one compiled model per input shape."""
 
-    MAX_SHAPES = 4
+    MAX_SHAPES = 8
 
     def __init__(self, model, base_filters: int, depth: int, precision: str = "bf16"):
-        fused = fold_batchnorm(model, base_filters, depth, bf16=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Keras' note on the traced input
-            self._model = ov.convert_model(fused, input=[(-1, -1, -1, 3)])
+        self._fused = fold_batchnorm(model, base_filters, depth, bf16=False)
         self._core = ov.Core()
         self._config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
         self._compiled: OrderedDict[tuple, ov.CompiledModel] = OrderedDict()
@@ -37,8 +48,9 @@ class OpenVinoRunner:
         with self._lock:
             compiled = self._compiled.get(shape)
             if compiled is None:
-                model = self._model.clone()
-                model.reshape(list(shape))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # Keras on the traced input
+                    model = _with_top_class(ov.convert_model(self._fused, input=[shape]))
                 compiled = self._core.compile_model(model, "CPU", self._config)
                 self._compiled[shape] = compiled
                 while len(self._compiled) > self.MAX_SHAPES:
@@ -47,11 +59,11 @@ class OpenVinoRunner:
                 self._compiled.move_to_end(shape)
             return compiled
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Class probabilities for a float32 NHWC batch."""
+    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels uint8, confidence float32)`` for a float32 NHWC batch."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        compiled = self._compiled_for(batch.shape)
-        return compiled(batch)[0]
+        out = self._compiled_for(batch.shape)(batch)
+        return out[1][..., 0].astype(np.uint8), out[0][..., 0]
 
 
 def openvino_callable(model, base_filters: int, depth: int, precision: str = "bf16"):

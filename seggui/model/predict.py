@@ -42,12 +42,7 @@ def _make_backend(model, base_filters: int, depth: int, backend: str):
             if backend == "openvino":
                 raise
         else:
-
-            def run_ov(batch):
-                probs = runner(batch)
-                return probs.argmax(-1).astype(np.uint8), probs.max(-1)
-
-            return f"OpenVINO {runner.precision}, BatchNorm folded", run_ov
+            return f"OpenVINO {runner.precision}, BatchNorm folded", runner
         backend = "tf-bf16" if cpu_has_bf16() else "tf-fp32"
     net = model
     description = "TensorFlow fp32, as trained (reference)"
