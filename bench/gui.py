@@ -69,7 +69,13 @@ def child(folder: str | None, steps: int, launched: float, train_s: float) -> di
         loop = QEventLoop()
         while not cond():
             if time.monotonic() > end:
-                raise TimeoutError
+                n = win.current
+                raise TimeoutError(
+                    f"{n}: loaded {n in win.loaded}, predicted "
+                    f"{win.predictor.cached(n) is not None}, loader wants "
+                    f"{win.loader._wanted}, done {sorted(win.loader._finished)}"
+                    f" problems {win.slide_list.model.extra_problems}"
+                )
             QTimer.singleShot(1, loop.quit)
             loop.exec()
 
@@ -84,6 +90,8 @@ def child(folder: str | None, steps: int, launched: float, train_s: float) -> di
         win.open_demo()
     wait_until(shown_with_prediction)
     first_prediction = time.monotonic() - launched
+    stall_startup = beat.stop()  # includes importing TensorFlow in the worker thread
+    beat.start()
     names = win.slide_list.ordered_names()
     start_row = 0
 
@@ -133,6 +141,7 @@ def child(folder: str | None, steps: int, launched: float, train_s: float) -> di
         "next_cold_p95_ms": pct(cold, 95),
         "next_warm_p50_ms": pct(warm, 50),
         "next_warm_p95_ms": pct(warm, 95),
+        "max_stall_startup_ms": stall_startup,
         "max_stall_predicting_ms": stall_predicting,
         "max_stall_warm_ms": stall_warm,
         "max_stall_training_ms": stall_training,

@@ -39,6 +39,7 @@ def child_notebook(folder: str, epochs: int, budget_s: float) -> dict:
     """The original notebook: every training image in one array, ``model.fit``, predict."""
     import keras
     import numpy as np
+    from PIL import Image
 
     from seggui.core.folder import open_folder
     from seggui.core.imageio import read_image, read_mask
@@ -47,8 +48,29 @@ def child_notebook(folder: str, epochs: int, budget_s: float) -> dict:
 
     ctx = open_folder(folder)
     train = ctx.part("train")
-    x = np.stack([read_image(s.image_path) for s in train])
-    y = np.stack([read_mask(s.mask_path, ctx.classes) for s in train])
+    # The notebook needs one array: slides of other sizes are resized to 512x512, as it did.
+    side = 512
+
+    def fit_image(a):
+        if a.shape[:2] == (side, side):
+            return a
+        return (
+            np.asarray(
+                Image.fromarray((a * 255).astype(np.uint8)).resize(
+                    (side, side), Image.Resampling.BILINEAR
+                ),
+                np.float32,
+            )
+            / 255
+        )
+
+    def fit_mask(m):
+        if m.shape == (side, side):
+            return m
+        return np.asarray(Image.fromarray(m).resize((side, side), Image.Resampling.NEAREST))
+
+    x = np.stack([fit_image(read_image(s.image_path)) for s in train])
+    y = np.stack([fit_mask(read_mask(s.mask_path, ctx.classes)) for s in train])
     keras.utils.set_random_seed(42)
     model = build_unet(len(ctx.classes), 16, 4)
     model.compile(
@@ -65,8 +87,14 @@ def child_notebook(folder: str, epochs: int, budget_s: float) -> dict:
     seconds = time.monotonic() - start
     acc = ScoreAccumulator(len(ctx.classes))
     for s in ctx.part("test"):
-        probs = model.predict(read_image(s.image_path)[None], verbose=0)[0]
-        acc.add(s.name, read_mask(s.mask_path, ctx.classes), probs.argmax(-1))
+        truth = read_mask(s.mask_path, ctx.classes)
+        probs = model.predict(fit_image(read_image(s.image_path))[None], verbose=0)[0]
+        labels = probs.argmax(-1).astype(np.uint8)
+        if labels.shape != truth.shape:
+            labels = np.asarray(
+                Image.fromarray(labels).resize(truth.shape[::-1], Image.Resampling.NEAREST)
+            )
+        acc.add(s.name, truth, labels)
     epochs_run = len(history.history["loss"])
     return {
         "seconds": seconds,
@@ -159,6 +187,7 @@ def main() -> int:
                         "ratio_vs_notebook": r["images_per_s"] / nb["images_per_s"],
                     }
                 )
+            save("train", result)
         if "quality" not in skip:
             sets = [("demo", demo(root, args.slides))]
             if Path(args.real).is_dir():
@@ -170,11 +199,13 @@ def main() -> int:
                     result["rows"].append(
                         {"part": f"quality/{args.budget_s:.0f}s on {label}", "what": name, **r}
                     )
+                    save("train", result)
         if "scaling" not in skip:
             for n in (int(v) for v in args.scaling.split(",")):
                 folder = demo(root, n)
                 r = run_child("seggui", folder, "1", "0", "20")
                 result["rows"].append({"part": "memory scaling", "what": f"{n} slides", **r})
+                save("train", result)
     print(
         table(
             result["rows"],

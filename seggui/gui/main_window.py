@@ -46,6 +46,7 @@ from seggui.gui.viewer import ViewPair, to_pixmap
 from seggui.gui.workers import Job
 
 DEMO_COUNT = 40
+LOADED_SLIDES = 32  # decoded slides kept for going back (about 1 MB each at 512x512)
 LOOKAHEAD = 3
 
 SHORTCUTS = [
@@ -454,7 +455,7 @@ class MainWindow(QMainWindow):
         if slide is None or slide.image_path != loaded.image_path:
             return  # finished after another folder was opened
         self.loaded[name] = loaded
-        while len(self.loaded) > 8:
+        while len(self.loaded) > LOADED_SLIDES:
             self.loaded.popitem(last=False)
         if loaded.mask_problem:
             self.slide_list.model.add_problem(name, loaded.mask_problem)

@@ -33,7 +33,9 @@ def _child(folder, epochs: int) -> subprocess.Popen:
     spec = {"folder": str(folder), "settings": {**TINY, "epochs": epochs}, "make_active": True}
     return subprocess.Popen(
         [sys.executable, "-m", "seggui.model.train_child", json.dumps(spec)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
 
@@ -128,8 +130,9 @@ def test_model_for_other_classes_is_refused_by_evaluate(small_demo, tmp_path):
     from seggui.core.classes import ClassSet
     from seggui.model.unet import build_unet
 
-    other = store.save_model(build_unet(2, 4, 2), tmp_path / "two.keras",
-                             store.ModelMeta(ClassSet.default(2), 4, 2))
+    other = store.save_model(
+        build_unet(2, 4, 2), tmp_path / "two.keras", store.ModelMeta(ClassSet.default(2), 4, 2)
+    )
     result = seggui("evaluate", str(small_demo), "--model", str(other))
     assert result.returncode == 1
     assert "predicts 2 classes" in result.stderr and "Traceback" not in result.stderr
