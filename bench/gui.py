@@ -72,7 +72,7 @@ def child(folder: str | None, steps: int, launched: float, train_s: float) -> di
                 n = win.current
                 raise TimeoutError(
                     f"{n}: loaded {n in win.loaded}, predicted "
-                    f"{win.predictor.cached(n) is not None}, loader wants "
+                    f"{n in win.predictions}, loader wants "
                     f"{win.loader._wanted}, done {sorted(win.loader._finished)}"
                     f" problems {win.slide_list.model.extra_problems}"
                 )
@@ -81,7 +81,7 @@ def child(folder: str | None, steps: int, launched: float, train_s: float) -> di
 
     def shown_with_prediction():
         name = win.current
-        return name is not None and name in win.loaded and win.predictor.cached(name) is not None
+        return name is not None and name in win.loaded and name in win.predictions
 
     beat.start()
     if folder:

@@ -68,7 +68,7 @@ def main() -> int:
 
     def ready():
         n = win.current
-        return n is not None and n in win.loaded and win.predictor.cached(n) is not None
+        return n is not None and n in win.loaded and n in win.predictions
 
     win.open_folder(folder)
     wait_until(lambda: win.slide_list.model.rowCount() == args.slides)

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.model_meta: registry.ModelMeta | None = None
         self.current: str | None = None
         self.loaded: OrderedDict[str, LoadedSlide] = OrderedDict()
+        self.predictions: OrderedDict[str, SlidePrediction] = OrderedDict()
         self.slide_scores: dict[str, Scores] = {}
         self.scope = "folder"
         self.jobs: set[Job] = set()
@@ -330,6 +331,7 @@ class MainWindow(QMainWindow):
         self.reviews = ReviewStore(ctx.workspace)
         reviews = {n: r.state or "" for n, r in self.reviews.all().items()}
         self.loaded.clear()
+        self.predictions.clear()
         self.slide_scores.clear()
         self.current = None
         self._last_size = None
@@ -378,6 +380,7 @@ class MainWindow(QMainWindow):
         miou = meta.test_metrics.get("miou")
         label = "bundled default" if path == registry.bundled_model_path() else path.stem
         self.model_label.setText(f"Model: {label}" + (f" (test mIoU {miou:.3f})" if miou else ""))
+        self.predictions.clear()
         self.slide_scores.clear()
         for name in list(self.slide_list.model.scores):
             self.slide_list.model.set_score(name, math.nan)
@@ -424,9 +427,9 @@ class MainWindow(QMainWindow):
     def _request_predictions(self) -> None:
         names = [n for n in self.slide_list.visible_names(LOOKAHEAD) if self._usable(n)]
         background = [] if self.retrain.running else self._background_order()
-        self.predictor.forget([n for n in names if self.predictor.cached(n) is None])
+        self.predictor.forget([n for n in names if n not in self.predictions])
         self.predictor.want(names, background)
-        if names and self.predictor.cached(names[0]) is None:
+        if names and names[0] not in self.predictions:
             self._task(f"Predicting {names[0]}…")
 
     def _background_order(self) -> list[str]:
@@ -454,13 +457,22 @@ class MainWindow(QMainWindow):
         slide = self.ctx.scan.get(name) if self.ctx else None
         if slide is None or slide.image_path != loaded.image_path:
             return  # finished after another folder was opened
-        self.loaded[name] = loaded
-        while len(self.loaded) > LOADED_SLIDES:
-            self.loaded.popitem(last=False)
+        self._keep(self.loaded, name, loaded)
         if loaded.mask_problem:
             self.slide_list.model.add_problem(name, loaded.mask_problem)
         if name == self.current:
             self._render()
+
+    def _keep(self, cache: OrderedDict, name: str, value) -> None:
+        """Remember ``value``, forgetting the oldest entries but never the slides in view."""
+        cache[name] = value
+        cache.move_to_end(name)
+        keep = set(self.slide_list.visible_names(LOOKAHEAD))
+        for old in list(cache):
+            if len(cache) <= LOADED_SLIDES:
+                break
+            if old not in keep:
+                del cache[old]
 
     def _slide_failed(self, name: str, message: str) -> None:
         self.slide_list.model.add_problem(name, message)
@@ -473,6 +485,7 @@ class MainWindow(QMainWindow):
     def _predicted(self, name: str, result: SlidePrediction) -> None:
         if self.predictor.cached(name) is not result:
             return  # for a folder or model no longer shown
+        self._keep(self.predictions, name, result)
         if result.scores is not None:
             self.slide_scores[name] = result.scores
             self.slide_list.model.set_score(name, result.scores.miou)
@@ -514,7 +527,7 @@ class MainWindow(QMainWindow):
             left = image
             why = loaded.mask_problem or "no annotation mask (prediction only)"
             self.views.left_title.setText(f"{name} · {why}")
-        pred = self.predictor.cached(name)
+        pred = self.predictions.get(name)
         if pred is None:
             right = image
             self.views.right_title.setText("Predicting…" if self.model_path else "No model")
@@ -558,7 +571,7 @@ class MainWindow(QMainWindow):
         parts = [f"x {x}, y {y}"]
         if loaded.mask is not None:
             parts.append(f"annotation: {names[loaded.mask[y, x]]}")
-        pred = self.predictor.cached(self.current)
+        pred = self.predictions.get(self.current)
         if pred is not None:
             k = int(pred.labels[y, x])
             label = names[k] if k < len(names) else f"class {k}"
