@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
         self.retrain_dock = self._dock(
             "Retrain", scroll, Qt.DockWidgetArea.RightDockWidgetArea, "retrain"
         )
+        # A tab beside the panels: the retrain panel needs the full height for its curves.
+        self.tabifyDockWidget(panels_dock, self.retrain_dock)
         self.retrain_dock.hide()
         self.resizeDocks([slides_dock, panels_dock], [360, 330], Qt.Orientation.Horizontal)
 
