@@ -30,6 +30,7 @@ from seggui.core.demo import write_demo
 from seggui.core.folder import FolderContext, open_folder
 from seggui.core.metrics import Scores
 from seggui.core.overlay import blend, difference
+from seggui.core.predcache import model_key
 from seggui.core.review import STATES, ReviewStore
 from seggui.core.workspace import user_data_dir
 from seggui.gui.panels import OverlayPanel, ReviewPanel, ScoresPanel
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.ctx: FolderContext | None = None
         self.reviews: ReviewStore | None = None
         self.model_path: Path | None = None
+        self.active_key: str | None = None
         self.model_meta: registry.ModelMeta | None = None
         self.current: str | None = None
         self.loaded: OrderedDict[str, LoadedSlide] = OrderedDict()
@@ -383,6 +385,7 @@ class MainWindow(QMainWindow):
         label = "bundled default" if path == registry.bundled_model_path() else path.stem
         self.model_label.setText(f"Model: {label}" + (f" (test mIoU {miou:.3f})" if miou else ""))
         self.predictions.clear()
+        self.active_key = None  # until the service has loaded it
         self.slide_scores.clear()
         for name in list(self.slide_list.model.scores):
             self.slide_list.model.set_score(name, math.nan)
@@ -416,6 +419,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, p=path: self.activate_model(p))
 
     def _model_ready(self, meta, path: str) -> None:
+        # Emitted by the service before any prediction of this model, so it gates them.
+        self.active_key = model_key(path)
         self._task("")
 
     def _model_error(self, message: str) -> None:
@@ -485,7 +490,12 @@ class MainWindow(QMainWindow):
         self.slide_list.model.set_thumb(name, to_pixmap(rgb))
 
     def _predicted(self, name: str, result: SlidePrediction) -> None:
-        if self.predictor.cached(name) is not result:
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        if (
+            slide is None
+            or result.image_path != slide.image_path
+            or result.model_key != self.active_key
+        ):
             return  # for a folder or model no longer shown
         self._keep(self.predictions, name, result)
         if result.scores is not None:
