@@ -191,3 +191,15 @@ def test_closing_the_window_while_training_stops_everything(qtbot, window, demo_
     assert process.state() == process.ProcessState.NotRunning
     assert registry.list_versions(demo_folder / ".seggui") == []
     assert not list((demo_folder / ".seggui" / "models").glob("*.keras"))
+
+
+def test_current_prediction_survives_background_scoring_of_a_big_folder(qtbot, window, tmp_path):
+    from seggui.core.demo import write_demo
+
+    folder = write_demo(tmp_path / "many", count=40, seed=4, size=64)
+    open_and_wait(qtbot, window, folder, 40)
+    # Background scoring predicts every slide: more than the service keeps in memory.
+    qtbot.waitUntil(lambda: len(window.slide_list.model.scores) == 40, timeout=TIMEOUT)
+    assert window.current in window.predictions
+    window._render()
+    assert "Predicting" not in window.views.right_title.text()
