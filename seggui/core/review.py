@@ -33,12 +33,25 @@ class ReviewStore:
         self._conn = sqlite3.connect(
             self.path, timeout=10.0, check_same_thread=False, isolation_level=None
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS review (name TEXT PRIMARY KEY, state TEXT, "
-            "note TEXT NOT NULL DEFAULT '', updated REAL NOT NULL)"
-        )
+        self._setup()
+
+    def _setup(self) -> None:
+        # Switching to WAL and creating the table need a moment of exclusive access; when
+        # another window opens the same database at that instant SQLite answers "locked"
+        # without waiting, so try again for a while.
+        for attempt in range(100):
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS review (name TEXT PRIMARY KEY, state TEXT, "
+                    "note TEXT NOT NULL DEFAULT '', updated REAL NOT NULL)"
+                )
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                time.sleep(0.05)
 
     def set(self, name: str, state: str | None, note: str | None = None) -> Review:
         """Mark ``name``; ``state`` None clears the mark, ``note`` None keeps the old note."""
