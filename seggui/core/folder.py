@@ -16,6 +16,7 @@ from seggui.core.classes import (
     read_classes_file,
 )
 from seggui.core.imageio import SlideFileError, mask_values
+from seggui.core.mask_store import MaskStore
 from seggui.core.slides import FolderScan, Problem, Slide, scan_folder
 from seggui.core.split import Split, load_or_create_split
 from seggui.core.workspace import workspace_dir
@@ -31,6 +32,7 @@ class FolderContext:
     workspace: Path
     classes: ClassSet
     split: Split
+    masks: MaskStore
 
     @property
     def slides(self) -> list[Slide]:
@@ -88,10 +90,12 @@ def resolve_classes(root: Path, scan: FolderScan) -> ClassSet:
 def open_folder(
     root: str | Path, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
 ) -> FolderContext:
-    """Scan ``root``, find its classes and workspace, and load or make its split."""
+    """Scan ``root``, find its classes, workspace and corrected masks, and its split."""
     root = Path(root)
     scan = scan_folder(root, progress, cancel)
     workspace = workspace_dir(root)
     classes = resolve_classes(root, scan)
+    masks = MaskStore(scan, workspace, classes)
+    masks.apply_overrides()  # corrected masks kept in the workspace are used everywhere
     split = load_or_create_split(workspace, [s.name for s in scan.slides if s.scorable])
-    return FolderContext(root, scan, workspace, classes, split)
+    return FolderContext(root, scan, workspace, classes, split, masks)

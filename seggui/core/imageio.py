@@ -148,20 +148,26 @@ def read_mask(path: str | Path, classes: ClassSet) -> np.ndarray:
     colour masks are mapped through the class colours. Values or colours outside the classes
     raise :class:`SlideFileError` naming them.
     """
+    return decode_mask(path, classes)[0]
+
+
+def decode_mask(path: str | Path, classes: ClassSet) -> tuple[np.ndarray, str]:
+    """A mask's class indices and how the file codes them: ``index``, ``binary255`` or
+    ``colour`` (what a corrected mask must be written back with)."""
     path = Path(path)
     mode, arr, _ = mask_values(path)
     n = len(classes)
     if mode == "RGB":
-        return _map_colors(arr, classes, path)
+        return _map_colors(arr, classes, path), "colour"
     values = np.unique(arr)
     if values.size and values.max() >= n:
         if set(values.tolist()) <= {0, 255} and n >= 2:
-            return (arr == 255).astype(np.uint8)
+            return (arr == 255).astype(np.uint8), "binary255"
         bad = [int(v) for v in values if v >= n or v < 0][:5]
         raise SlideFileError(path, f"mask values {bad} are outside the {n} classes (0..{n - 1})")
     if values.size and values.min() < 0:
         raise SlideFileError(path, "mask has negative values")
-    return arr.astype(np.uint8, copy=False)
+    return arr.astype(np.uint8, copy=False), "index"
 
 
 def _map_colors(arr: np.ndarray, classes: ClassSet, path: Path) -> np.ndarray:

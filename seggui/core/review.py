@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REVIEW_FILE = "review.sqlite"
-STATES = ("accepted", "needs fix", "rejected")
+STATES = ("accepted", "needs fix", "rejected", "corrected")
 
 
 @dataclass

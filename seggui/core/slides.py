@@ -32,6 +32,10 @@ class Slide:
     size: tuple[int, int] | None = None
     problems: list[str] = field(default_factory=list)
     mask_ok: bool = True
+    #: The folder's own mask when a corrected one in the workspace is used in its place.
+    folder_mask_path: Path | None = None
+    #: True once seggui saved a correction of this slide's mask.
+    corrected: bool = False
 
     @property
     def usable(self) -> bool:

@@ -23,7 +23,8 @@ def user_data_dir() -> Path:
     return Path(base) / "seggui"
 
 
-def _writable(directory: Path) -> bool:
+def is_writable(directory: Path) -> bool:
+    """True when a file can be created in ``directory`` (made if missing)."""
     try:
         directory.mkdir(exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
@@ -37,7 +38,7 @@ def workspace_dir(folder: str | Path) -> Path:
     """The workspace directory for ``folder``, created if needed."""
     folder = Path(folder).resolve()
     local = folder / WORKSPACE_NAME
-    if _writable(local):
+    if is_writable(local):
         return local
     key = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:16]
     fallback = user_data_dir() / "workspaces" / f"{folder.name or 'root'}-{key}"

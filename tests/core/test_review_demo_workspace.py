@@ -50,8 +50,8 @@ def test_demo_is_deterministic_and_in_original_layout(tmp_path):
 
 
 def test_read_only_folder_uses_user_workspace(tmp_path, monkeypatch):
-    real = ws._writable
-    monkeypatch.setattr(ws, "_writable", lambda d: False if d.name == ".seggui" else real(d))
+    real = ws.is_writable
+    monkeypatch.setattr(ws, "is_writable", lambda d: False if d.name == ".seggui" else real(d))
     folder = tmp_path / "data"
     folder.mkdir()
     got = ws.workspace_dir(folder)
