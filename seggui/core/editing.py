@@ -40,7 +40,7 @@ def union(a: Box | None, b: Box | None) -> Box | None:
 class _Packed:
     """A small uint8 array kept as is, or zlib-compressed when large."""
 
-    __slots__ = ("shape", "raw", "data")
+    __slots__ = ("data", "raw", "shape")
 
     def __init__(self, array: np.ndarray):
         self.shape = array.shape
@@ -83,9 +83,7 @@ def disk_segment(
     """
     h, w = shape
     r = max(diameter, 1.0) / 2.0
-    (ax, ay), (bx, by) = (
-        (np.floor(p[0]) + 0.5, np.floor(p[1]) + 0.5) for p in (p0, p1)
-    )
+    (ax, ay), (bx, by) = ((np.floor(p[0]) + 0.5, np.floor(p[1]) + 0.5) for p in (p0, p1))
     y0 = max(int(np.floor(min(ay, by) - r)), 0)
     y1 = min(int(np.ceil(max(ay, by) + r)) + 1, h)
     x0 = max(int(np.floor(min(ax, bx) - r)), 0)
@@ -137,8 +135,15 @@ def polygon_footprint(
 class EditableMask:
     """A mask being corrected: the class-index array, its history and its saved state."""
 
-    def __init__(self, labels: np.ndarray, n_classes: int, max_steps: int = MAX_STEPS,
-                 max_bytes: int = MAX_BYTES):
+    def __init__(
+        self,
+        labels: np.ndarray,
+        n_classes: int,
+        max_steps: int = MAX_STEPS,
+        max_bytes: int = MAX_BYTES,
+        saved: bool = True,
+    ):
+        """``saved`` False: a new mask that exists only here until it is saved."""
         if labels.ndim != 2:
             raise ValueError(f"a mask is 2-D, not {labels.shape}")
         self.labels = np.ascontiguousarray(labels, dtype=np.uint8).copy()
@@ -149,10 +154,12 @@ class EditableMask:
         self._undo: deque[Step] = deque()
         self._redo: list[Step] = []
         self._bytes = 0
-        self._saved_id = 0  # id of the newest undo step when last saved (0: the start)
+        self._saved_id = 0 if saved else -1  # newest undo step's id when last saved
         self._stroke_backup: np.ndarray | None = None
         self._stroke_box: Box | None = None
         self._stroke_label = ""
+        #: The last finished change: its box and the box's values before and after.
+        self.last_change: tuple[Box, np.ndarray, np.ndarray] | None = None
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -169,6 +176,10 @@ class EditableMask:
 
     def mark_saved(self) -> None:
         self._saved_id = self._top_id()
+
+    def mark_unsaved(self) -> None:
+        """The last save failed: the mask differs from its file whatever the history says."""
+        self._saved_id = -1
 
     @property
     def can_undo(self) -> bool:
@@ -199,6 +210,7 @@ class EditableMask:
         if np.array_equal(old, new):
             return None
         step = Step(box, _Packed(old), _Packed(new), label, next(_ids))
+        self.last_change = (box, old, new.copy())
         self._undo.append(step)
         self._bytes += step.nbytes
         self._redo.clear()
@@ -230,7 +242,9 @@ class EditableMask:
         step = self._undo.pop()
         self._bytes -= step.nbytes
         y0, y1, x0, x1 = step.box
-        self.labels[y0:y1, x0:x1] = step.old.unpack()
+        old = step.old.unpack()
+        self.last_change = (step.box, self.labels[y0:y1, x0:x1].copy(), old)
+        self.labels[y0:y1, x0:x1] = old
         self._redo.append(step)
         self.version += 1
         return step.box
@@ -242,7 +256,9 @@ class EditableMask:
             return None
         step = self._redo.pop()
         y0, y1, x0, x1 = step.box
-        self.labels[y0:y1, x0:x1] = step.new.unpack()
+        new = step.new.unpack()
+        self.last_change = (step.box, self.labels[y0:y1, x0:x1].copy(), new)
+        self.labels[y0:y1, x0:x1] = new
         self._undo.append(step)
         self._bytes += step.nbytes
         self.version += 1

@@ -217,9 +217,12 @@ class MaskStore:
             source, expected, fmt = self._base[name]
         if file_stamp(source) != expected:
             return self._keep_conflict(name, labels, fmt, source)
-        if self._in_workspace(source):
-            target = source
-        elif source is not None and fmt.lossless and ws.is_writable(source.parent):
+        if (
+            self._in_workspace(source)
+            or source is not None
+            and fmt.lossless
+            and ws.is_writable(source.parent)
+        ):
             target = source
         elif source is None and ws.is_writable(self.new_mask_path(slide).parent):
             target = self.new_mask_path(slide)

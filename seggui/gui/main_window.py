@@ -1,16 +1,16 @@
-"""The main window: slide list, the two locked views, overlay/review/score panels, retraining."""
+"""The main window: builds the views, panels, editor and menus, and wires them together.
+
+State lives in :class:`~seggui.gui.session.Session`; drawing in
+:class:`~seggui.gui.display.SlideDisplay`; editing in :class:`~seggui.gui.editor.Editor`;
+the menus and keys in :mod:`seggui.gui.actions`.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from collections import OrderedDict
 from pathlib import Path
 
-import numpy as np
-from PyQt6.QtCore import QSettings, Qt, QTimer
-from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
+from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtGui import QActionGroup
 from PyQt6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -28,42 +28,20 @@ from seggui.core import registry
 from seggui.core.atomic import atomic_write_text
 from seggui.core.demo import write_demo
 from seggui.core.folder import FolderContext, open_folder
-from seggui.core.metrics import Scores
-from seggui.core.overlay import blend, difference
-from seggui.core.predcache import model_key
-from seggui.core.review import STATES, ReviewStore
+from seggui.core.report import scores_csv
+from seggui.core.review import STATES
 from seggui.core.workspace import user_data_dir
-from seggui.gui.panels import OverlayPanel, ReviewPanel, ScoresPanel
+from seggui.gui import actions as action_table
+from seggui.gui.canvas import ViewPair
+from seggui.gui.display import SlideDisplay
+from seggui.gui.editor import Editor, EditorBar
+from seggui.gui.panels import OverlayPanel, ReviewPanel, ScoresPanel, _swatch
 from seggui.gui.retrain import RetrainPanel
-from seggui.gui.services import (
-    LoadedSlide,
-    PredictionService,
-    SlideLoader,
-    SlidePrediction,
-    ThumbnailLoader,
-)
+from seggui.gui.session import Session
 from seggui.gui.slide_list import SlideList
-from seggui.gui.viewer import ViewPair, to_pixmap
 from seggui.gui.workers import Job
 
 DEMO_COUNT = 40
-LOADED_SLIDES = 32  # decoded slides kept for going back (about 1 MB each at 512x512)
-LOOKAHEAD = 3
-
-SHORTCUTS = [
-    ("Ctrl+O", "Open a folder of slides"),
-    ("Right / PageDown / Down", "Next slide"),
-    ("Left / PageUp / Up", "Previous slide"),
-    ("O", "Overlay on/off"),
-    ("C", "Fill or contour"),
-    ("D", "Difference view (where prediction and annotation disagree)"),
-    ("+ / - / mouse wheel", "Zoom both views together"),
-    ("F", "Zoom to fit"),
-    ("Ctrl+0", "Actual size"),
-    ("1 / 2 / 3", "Mark the annotation accepted / needs fix / rejected (again to clear)"),
-    ("Ctrl+R", "Retrain panel"),
-    ("Ctrl+E", "Export scores as CSV"),
-]
 
 
 def demo_folder() -> Path:
@@ -76,87 +54,32 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("seggui", "seggui")
         self.setWindowTitle("seggui")
         self.resize(1500, 900)
-        self.ctx: FolderContext | None = None
-        self.reviews: ReviewStore | None = None
-        self.model_path: Path | None = None
-        self.active_key: str | None = None
-        self.model_meta: registry.ModelMeta | None = None
-        self.current: str | None = None
-        self.loaded: OrderedDict[str, LoadedSlide] = OrderedDict()
-        self.predictions: OrderedDict[str, SlidePrediction] = OrderedDict()
-        self.slide_scores: dict[str, Scores] = {}
-        self.scope = "folder"
         self.jobs: set[Job] = set()
-        self._last_size: tuple[int, int] | None = None
 
         self.views = ViewPair()
         self.setCentralWidget(self.views)
         self.slide_list = SlideList()
-        self.overlay = OverlayPanel()
-        self.review = ReviewPanel()
-        self.scores = ScoresPanel()
+        self.session = Session(self.slide_list, self)
+        self.overlay, self.review, self.scores = OverlayPanel(), ReviewPanel(), ScoresPanel()
         self.scope_box = QComboBox()
         self.scope_box.addItems(["All scored slides", "Test split"])
-        self.scope_box.currentIndexChanged.connect(self._scope_changed)
+        self.scope_box.currentIndexChanged.connect(
+            lambda i: self.session.set_scope("test" if i == 1 else "folder")
+        )
         self.scores.folder.layout().insertWidget(0, self.scope_box)
         self.retrain = RetrainPanel()
-
-        slides_dock = self._dock(
-            "Slides", self.slide_list, Qt.DockWidgetArea.LeftDockWidgetArea, "slides"
-        )
-        side = QWidget()
-        sl = QVBoxLayout(side)
-        sl.addWidget(self.overlay)
-        sl.addWidget(self.review)
-        sl.addWidget(self.scores, 1)
-        panels_dock = self._dock(
-            "Overlay, review and scores", side, Qt.DockWidgetArea.RightDockWidgetArea, "panels"
-        )
-        scroll = QScrollArea()
-        scroll.setWidget(self.retrain)
-        scroll.setWidgetResizable(True)
-        self.retrain_dock = self._dock(
-            "Retrain", scroll, Qt.DockWidgetArea.RightDockWidgetArea, "retrain"
-        )
-        # A tab beside the panels: the retrain panel needs the full height for its curves.
-        self.tabifyDockWidget(panels_dock, self.retrain_dock)
-        self.retrain_dock.hide()
-        self.resizeDocks([slides_dock, panels_dock], [360, 330], Qt.Orientation.Horizontal)
-
-        self.folder_label, self.model_label = QLabel("No folder"), QLabel("No model")
-        self.task_label, self.hover_label = QLabel(""), QLabel("")
-        for w in (self.folder_label, self.model_label, self.task_label):
-            self.statusBar().addWidget(w)
-        self.statusBar().addPermanentWidget(self.hover_label)
-
-        self.loader = SlideLoader(self)
-        self.thumbs = ThumbnailLoader(self)
-        self.predictor = PredictionService(self)
-        self.loader.done.connect(self._slide_loaded)
-        self.loader.error.connect(self._slide_failed)
-        self.thumbs.done.connect(self._thumb_ready)
-        self.predictor.done.connect(self._predicted)
-        self.predictor.error.connect(self._prediction_failed)
-        self.predictor.model_ready.connect(self._model_ready)
-        self.predictor.model_error.connect(self._model_error)
-        self.predictor.idle.connect(lambda: self._task(""))
-        for worker in (self.loader, self.thumbs, self.predictor):
-            worker.start()
-
-        self.slide_list.current_changed.connect(self.show_slide)
-        self.overlay.changed.connect(self._overlay_changed)
-        self.views.hovered.connect(self._hover)
-        self.review.marked.connect(self._mark)
-        self.review.note_edited.connect(self._note)
-        self.retrain.started.connect(self._training_started)
-        self.retrain.stopped.connect(self._training_stopped)
-        self.retrain.activate.connect(lambda p: self.activate_model(Path(p)))
-        self.retrain.message.connect(lambda m: self.statusBar().showMessage(m, 10000))
-
-        self._build_menus()
+        self.display = SlideDisplay(self.views, self.session, self.overlay, self.scores)
+        self.editor = Editor(self.session, self.views, self)
+        self._build_docks()
+        self._build_status_bar()
+        self.actions = self._build_menus()
+        self.editor_bar = EditorBar(self.editor, self.actions)
+        self.views.left_column.insertWidget(0, self.editor_bar)
+        self._connect()
         self._restore_settings()
+        self.editor.set_tool("pan")
 
-    # -- construction ------------------------------------------------------------------------
+    # -- construction ----------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
@@ -164,81 +87,122 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, menu, text: str, slot, shortcut=None, checkable=False) -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        self.addAction(action)
-        return action
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        slides_dock = self._dock("Slides", self.slide_list, left, "slides")
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        for widget, stretch in ((self.overlay, 0), (self.review, 0), (self.scores, 1)):
+            sl.addWidget(widget, stretch)
+        panels_dock = self._dock("Overlay, review and scores", side, right, "panels")
+        scroll = QScrollArea()
+        scroll.setWidget(self.retrain)
+        scroll.setWidgetResizable(True)
+        self.retrain_dock = self._dock("Retrain", scroll, right, "retrain")
+        # A tab beside the panels: the retrain panel needs the full height for its curves.
+        self.tabifyDockWidget(panels_dock, self.retrain_dock)
+        self.retrain_dock.hide()
+        self.resizeDocks([slides_dock, panels_dock], [360, 330], Qt.Orientation.Horizontal)
 
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "&Open Folder…", self.choose_folder, QKeySequence.StandardKey.Open)
-        self.recent_menu = file.addMenu("Open &Recent")
+    def _build_status_bar(self) -> None:
+        self.folder_label, self.model_label = QLabel("No folder"), QLabel("No model")
+        self.task_label, self.hover_label = QLabel(""), QLabel("")
+        for w in (self.folder_label, self.model_label, self.task_label):
+            self.statusBar().addWidget(w)
+        self.statusBar().addPermanentWidget(self.hover_label)
+
+    def _build_menus(self) -> dict:
+        menus = {key: self.menuBar().addMenu(title) for key, title in action_table.MENUS}
+        self.recent_menu = menus["file"].addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self._action(file, "Open &Demo", self.open_demo)
-        file.addSeparator()
-        self._action(file, "&Export scores as CSV…", self.export_csv, "Ctrl+E")
-        file.addSeparator()
-        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        view = bar.addMenu("&View")
-        self.act_overlay = self._action(
-            view, "&Overlay", self.overlay.enabled.setChecked, "O", checkable=True
-        )
-        self.act_contour = self._action(
-            view,
-            "&Contour instead of fill",
-            lambda on: (self.overlay.contour if on else self.overlay.fill).setChecked(True),
-            "C",
-            checkable=True,
-        )
-        self.act_diff = self._action(
-            view, "&Difference view", self.overlay.difference.setChecked, "D", checkable=True
-        )
-        view.addSeparator()
-        self._action(view, "Zoom &in", lambda: self.views.zoom(1.25), ["+", "="])
-        self._action(view, "Zoom o&ut", lambda: self.views.zoom(0.8), "-")
-        self._action(view, "Zoom to &fit", self.views.fit, "F")
-        self._action(view, "&Actual size", self.views.actual_size, "Ctrl+0")
-        view.addSeparator()
-        self._action(view, "&Next slide", lambda: self.slide_list.step(1), ["Right", "PgDown"])
-        self._action(view, "&Previous slide", lambda: self.slide_list.step(-1), ["Left", "PgUp"])
-        for i, state in enumerate(STATES):
-            self._action(
-                view, f"Mark {state}", lambda _=False, s=state: self.toggle_mark(s), str(i + 1)
-            )
-
-        model = bar.addMenu("&Model")
-        self._action(model, "&Load model…", self.choose_model)
-        self.versions_menu = model.addMenu("Model &versions")
+        self.versions_menu = menus["model"].addMenu("Model &versions")
         self.versions_menu.aboutToShow.connect(self._fill_versions)
-        self._action(model, "&Retrain…", self.show_retrain, "Ctrl+R")
-        self._action(model, "&Evaluate test split", self.evaluate_test)
+        e, o = self.editor, self.overlay
+        slots = {
+            "open": self.choose_folder,
+            "open_demo": self.open_demo,
+            "export_csv": self.export_csv,
+            "quit": self.close,
+            "undo": e.undo,
+            "redo": e.redo,
+            "save_mask": lambda: self.session.save(self.session.current),
+            "revert_mask": self.revert_mask,
+            "new_mask": e.new_mask_from_prediction,
+            "close_lasso": e.close_lasso,
+            "smaller": e.shrink,
+            "larger": e.grow,
+            "eraser_class": lambda: setattr(e, "eraser_class", e.active_class),
+            "overlay": o.enabled.setChecked,
+            "contour": lambda on: (o.contour if on else o.fill).setChecked(True),
+            "difference": o.difference.setChecked,
+            "zoom_in": lambda: self.views.zoom(1.25),
+            "zoom_out": lambda: self.views.zoom(0.8),
+            "fit": self.views.fit,
+            "actual": self.views.actual_size,
+            "next": lambda: self.slide_list.step(1),
+            "previous": lambda: self.slide_list.step(-1),
+            "load_model": self.choose_model,
+            "retrain": self.show_retrain,
+            "evaluate": self.evaluate_test,
+            "shortcuts": self.show_shortcuts,
+            "about": self.show_about,
+        }
+        slots["tool_pan"] = e.escape
+        for tool in ("brush", "eraser", "fill", "lasso", "take"):
+            slots[f"tool_{tool}"] = lambda _=False, t=tool: e.set_tool(t)
+        for i in range(1, 10):
+            slots[f"class_{i}"] = lambda _=False, k=i - 1: e.set_class(k)
+        for i, state in enumerate(STATES):
+            slots[f"mark_{i + 1}"] = lambda _=False, s=state: self.toggle_mark(s)
+        return action_table.build(self, slots, menus)
 
-        help_menu = bar.addMenu("&Help")
-        self._action(
-            help_menu, "&Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
+    def _connect(self) -> None:
+        s = self.session
+        s.shown_changed.connect(self._render)
+        s.totals_changed.connect(self._update_folder_scores)
+        s.status.connect(lambda m: self.statusBar().showMessage(m, 15000))
+        s.task.connect(self.task_label.setText)
+        s.error.connect(self._error)
+        s.saved.connect(lambda name: self._after_edit(name))
+        self.editor.changed.connect(self._sync_tool_actions)
+        self.editor.edited.connect(self._after_edit)
+        self.slide_list.current_changed.connect(self.show_slide)
+        self.overlay.changed.connect(self._overlay_changed)
+        self.views.hovered.connect(lambda x, y: self.hover_label.setText(self.display.hover(x, y)))
+        self.review.marked.connect(self._mark)
+        self.review.note_edited.connect(self._note)
+        self.retrain.started.connect(lambda: self._training(True))
+        self.retrain.stopped.connect(lambda: self._training(False))
+        self.retrain.activate.connect(lambda p: self.activate_model(Path(p)))
+        self.retrain.message.connect(lambda m: self.statusBar().showMessage(m, 10000))
+
+    def _sync_tool_actions(self) -> None:
+        e = self.editor
+        self.actions[f"tool_{e.tool}"].setChecked(True)
+        self.actions["close_lasso"].setEnabled(e.tool == "lasso")
+        self.editor_bar.sync()
+        checks = (
+            ("overlay", self.overlay.enabled),
+            ("contour", self.overlay.contour),
+            ("difference", self.overlay.difference),
         )
-        self._action(help_menu, "&About seggui", self.show_about)
-        self._sync_view_actions()
+        for key, widget in checks:
+            self.actions[key].blockSignals(True)
+            self.actions[key].setChecked(widget.isChecked())
+            self.actions[key].blockSignals(False)
 
-    def _sync_view_actions(self) -> None:
-        for action, checked in (
-            (self.act_overlay, self.overlay.enabled.isChecked()),
-            (self.act_contour, self.overlay.contour.isChecked()),
-            (self.act_diff, self.overlay.difference.isChecked()),
-        ):
-            action.blockSignals(True)
-            action.setChecked(checked)
-            action.blockSignals(False)
+    # -- compatibility views of the session's state (tests, benchmarks) -----------------------------
+    ctx = property(lambda self: self.session.ctx)
+    current = property(lambda self: self.session.current)
+    loaded = property(lambda self: self.session.loaded)
+    predictions = property(lambda self: self.session.predictions)
+    reviews = property(lambda self: self.session.reviews)
+    model_path = property(lambda self: self.session.model_path)
+    loader = property(lambda self: self.session.loader)
+    thumbs = property(lambda self: self.session.thumbs)
+    predictor = property(lambda self: self.session.predictor)
 
-    # -- settings ----------------------------------------------------------------------------
+    # -- settings --------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
         s = self.settings
         if s.value("geometry") is not None:
@@ -247,12 +211,10 @@ class MainWindow(QMainWindow):
             self.restoreState(s.value("windowState"))
         self.overlay.opacity.setValue(int(s.value("overlay/opacity", 45)))
         self.overlay.enabled.setChecked(s.value("overlay/enabled", "true") in (True, "true"))
-        (
-            self.overlay.contour
-            if s.value("overlay/contour", "false") in (True, "true")
-            else self.overlay.fill
-        ).setChecked(True)
-        self._sync_view_actions()
+        contour = s.value("overlay/contour", "false") in (True, "true")
+        (self.overlay.contour if contour else self.overlay.fill).setChecked(True)
+        self.editor.set_size(int(s.value("editor/size", 9)))
+        self._sync_tool_actions()
 
     def _save_settings(self) -> None:
         s = self.settings
@@ -261,6 +223,7 @@ class MainWindow(QMainWindow):
         s.setValue("overlay/opacity", self.overlay.opacity.value())
         s.setValue("overlay/enabled", self.overlay.enabled.isChecked())
         s.setValue("overlay/contour", self.overlay.contour.isChecked())
+        s.setValue("editor/size", self.editor.size)
         s.sync()
 
     def recent_folders(self) -> list[str]:
@@ -280,18 +243,15 @@ class MainWindow(QMainWindow):
         if not self.recent_folders():
             self.recent_menu.addAction("(none)").setEnabled(False)
 
-    # -- background jobs ---------------------------------------------------------------------
-    def _task(self, text: str) -> None:
-        self.task_label.setText(text)
-
+    # -- background jobs -------------------------------------------------------------------------
     def run_job(self, fn, on_success, label: str) -> Job:
         job = Job(fn, self)
         self.jobs.add(job)
-        job.progress.connect(lambda d, t, m: self._task(f"{label}: {m}"))
+        job.progress.connect(lambda d, t, m: self.task_label.setText(f"{label}: {m}"))
         job.succeeded.connect(on_success)
         job.failed.connect(lambda msg: self._error(f"{label} failed", msg))
-        job.finished.connect(lambda: (self.jobs.discard(job), self._task("")))
-        self._task(f"{label}…")
+        job.finished.connect(lambda: (self.jobs.discard(job), self.task_label.setText("")))
+        self.task_label.setText(f"{label}…")
         job.start()
         return job
 
@@ -301,7 +261,7 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.show()
 
-    # -- folders -----------------------------------------------------------------------------
+    # -- folders ---------------------------------------------------------------------------------
     def choose_folder(self) -> None:
         start = self.settings.value("lastFolder", str(Path.home()))
         folder = QFileDialog.getExistingDirectory(self, "Open folder of slides", start)
@@ -329,41 +289,25 @@ class MainWindow(QMainWindow):
         )
 
     def _folder_opened(self, ctx: FolderContext) -> None:
-        if self.reviews is not None:
-            self.reviews.close()
-        self.ctx = ctx
-        self.reviews = ReviewStore(ctx.workspace)
-        reviews = {n: r.state or "" for n, r in self.reviews.all().items()}
-        self.loaded.clear()
-        self.predictions.clear()
-        self.slide_scores.clear()
-        self.current = None
-        self._last_size = None
-        slides = {s.name: s for s in ctx.slides}
-        for service in (self.loader, self.thumbs, self.predictor):
-            service.want([], [])
-            service.forget()
-            service.slides = slides
-        self.loader.classes = self.predictor.classes = ctx.classes
-        self.predictor.workspace = ctx.workspace
-        self.slide_list.model.reset(ctx.slides, ctx.split, reviews)
-        self.slide_list.update_count()
+        self.session.open(ctx)
+        self.display.reset()
         self.overlay.set_classes(ctx.classes)
+        self.editor_bar.set_classes(ctx.classes, _swatch)
+        self.editor.set_class(1 if len(ctx.classes) > 1 else 0)
         self.folder_label.setText(
             f"{ctx.root} · {len(ctx.slides)} slides · {len(ctx.classes)} classes"
         )
         self.setWindowTitle(f"seggui — {ctx.root.name}")
         self._remember(ctx.root)
-        self.thumbs.want([], [s.name for s in ctx.slides if s.usable])
         self.activate_model(registry.resolve_model(ctx.workspace), persist=False)
         for problem in ctx.scan.problems:
             self.statusBar().showMessage(f"{problem.name}: {problem.reason}", 15000)
-        self.retrain.set_context(ctx, self.model_path)
+        self.retrain.set_context(ctx, self.session.model_path)
         self._update_folder_scores()
         if ctx.slides:
             self.slide_list.step(0)
 
-    # -- models ------------------------------------------------------------------------------
+    # -- models ----------------------------------------------------------------------------------
     def activate_model(self, path: Path, persist: bool = True) -> None:
         """Predict with ``path`` from now on; ``persist`` makes it the folder's active model."""
         try:
@@ -371,28 +315,23 @@ class MainWindow(QMainWindow):
         except registry.ModelError as exc:
             self._error("Cannot use this model", str(exc))
             return
-        if self.ctx is not None and len(meta.classes) != len(self.ctx.classes):
+        ctx = self.session.ctx
+        if ctx is not None and len(meta.classes) != len(ctx.classes):
             self.statusBar().showMessage(
                 f"Model {path.stem} predicts {len(meta.classes)} classes but this folder has "
-                f"{len(self.ctx.classes)}: predictions are shown, scores are not. Retrain on "
+                f"{len(ctx.classes)}: predictions are shown, scores are not. Retrain on "
                 "this folder (Model > Retrain).",
                 20000,
             )
-        if persist and self.ctx is not None:
-            registry.set_active(self.ctx.workspace, path)
-        self.model_path, self.model_meta = path, meta
+        if persist and ctx is not None:
+            registry.set_active(ctx.workspace, path)
         miou = meta.test_metrics.get("miou")
         label = "bundled default" if path == registry.bundled_model_path() else path.stem
         self.model_label.setText(f"Model: {label}" + (f" (test mIoU {miou:.3f})" if miou else ""))
-        self.predictions.clear()
-        self.active_key = None  # until the service has loaded it
-        self.slide_scores.clear()
-        for name in list(self.slide_list.model.scores):
-            self.slide_list.model.set_score(name, math.nan)
-        self.predictor.set_model(path)
+        self.session.model_meta = meta
+        self.session.set_model(path)
         self.retrain.active_path = path
         self.retrain.refresh_versions()
-        self._request_predictions()
         self._render()
 
     def choose_model(self) -> None:
@@ -404,8 +343,8 @@ class MainWindow(QMainWindow):
         self.versions_menu.clear()
         group = QActionGroup(self.versions_menu)
         rows = [(registry.bundled_model_path(), "bundled default")]
-        if self.ctx is not None:
-            rows += [(p, p.stem) for p, _ in registry.list_versions(self.ctx.workspace)]
+        if self.session.ctx is not None:
+            rows += [(p, p.stem) for p, _ in registry.list_versions(self.session.ctx.workspace)]
         for path, label in rows:
             try:
                 miou = registry.read_meta(path).test_metrics.get("miou")
@@ -414,298 +353,128 @@ class MainWindow(QMainWindow):
             text = label + (f"  (test mIoU {miou:.3f})" if miou is not None else "")
             action = self.versions_menu.addAction(text)
             action.setCheckable(True)
-            action.setChecked(self.model_path is not None and path == self.model_path)
+            action.setChecked(path == self.session.model_path)
             group.addAction(action)
             action.triggered.connect(lambda _=False, p=path: self.activate_model(p))
 
-    def _model_ready(self, meta, path: str) -> None:
-        # Emitted by the service before any prediction of this model, so it gates them.
-        self.active_key = model_key(path)
-        self._task("")
-
-    def _model_error(self, message: str) -> None:
-        self._error("Model could not be loaded", message)
-
-    # -- slides ------------------------------------------------------------------------------
-    def _usable(self, name: str) -> bool:
-        slide = self.ctx.scan.get(name) if self.ctx else None
-        return slide is not None and slide.usable
-
-    def _request_predictions(self) -> None:
-        names = [n for n in self.slide_list.visible_names(LOOKAHEAD) if self._usable(n)]
-        background = [] if self.retrain.running else self._background_order()
-        self.predictor.forget([n for n in names if n not in self.predictions])
-        self.predictor.want(names, background)
-        if names and names[0] not in self.predictions:
-            self._task(f"Predicting {names[0]}…")
-
-    def _background_order(self) -> list[str]:
-        order = [n for n in self.slide_list.ordered_names() if self._usable(n)]
-        if self.scope == "test" and self.ctx is not None:
-            test = set(self.ctx.split.test)
-            order = [n for n in order if n in test] + [n for n in order if n not in test]
-        return order
-
+    # -- slides ----------------------------------------------------------------------------------
     def show_slide(self, name: str) -> None:
-        self.current = name
-        ahead = [n for n in self.slide_list.visible_names(LOOKAHEAD) if self._usable(n)]
-        self.loader.forget([n for n in ahead if n not in self.loaded])  # evicted: load again
-        self.loader.want(ahead)
-        self._request_predictions()
-        if self.reviews is not None:
-            r = self.reviews.get(name)
+        self.editor.cancel_lasso()
+        self.session.show(name)
+        if self.session.reviews is not None:
+            r = self.session.reviews.get(name)
             self.review.show_review(r.state, r.note)
-        slide = self.ctx.scan.get(name) if self.ctx else None
+        slide = self.session.ctx.scan.get(name) if self.session.ctx else None
         if slide is not None and slide.problems:
             self.statusBar().showMessage(f"{name}: {slide.problem_text()}", 15000)
-        self._render(error=None if self._usable(name) else f"{name}: {slide.problem_text()}")
 
-    def _slide_loaded(self, name: str, loaded: LoadedSlide) -> None:
-        slide = self.ctx.scan.get(name) if self.ctx else None
-        if slide is None or slide.image_path != loaded.image_path:
-            return  # finished after another folder was opened
-        self._keep(self.loaded, name, loaded)
-        if loaded.mask_problem:
-            self.slide_list.model.add_problem(name, loaded.mask_problem)
-        if name == self.current:
-            self._render()
-
-    def _keep(self, cache: OrderedDict, name: str, value) -> None:
-        """Remember ``value``, forgetting the oldest entries but never the slides in view."""
-        cache[name] = value
-        cache.move_to_end(name)
-        keep = set(self.slide_list.visible_names(LOOKAHEAD))
-        for old in list(cache):
-            if len(cache) <= LOADED_SLIDES:
-                break
-            if old not in keep:
-                del cache[old]
-
-    def _slide_failed(self, name: str, message: str) -> None:
-        self.slide_list.model.add_problem(name, message)
-        if name == self.current:
-            self._render(error=message)
-
-    def _thumb_ready(self, name: str, rgb: np.ndarray) -> None:
-        self.slide_list.model.set_thumb(name, to_pixmap(rgb))
-
-    def _predicted(self, name: str, result: SlidePrediction) -> None:
-        slide = self.ctx.scan.get(name) if self.ctx else None
-        if (
-            slide is None
-            or result.image_path != slide.image_path
-            or result.model_key != self.active_key
-        ):
-            return  # for a folder or model no longer shown
-        self._keep(self.predictions, name, result)
-        if result.scores is not None:
-            self.slide_scores[name] = result.scores
-            self.slide_list.model.set_score(name, result.scores.miou)
-            self._update_folder_scores()
-        if name == self.current:
-            self._render()
-
-    def _prediction_failed(self, name: str, message: str) -> None:
-        self.slide_list.model.add_problem(name, f"prediction failed: {message}")
-        if name == self.current:
-            self._render()
-
-    # -- drawing -----------------------------------------------------------------------------
-    def _overlay_changed(self) -> None:
-        self._sync_view_actions()
-        self._render()
-
-    def _render(self, error: str | None = None) -> None:
-        name = self.current
-        loaded = self.loaded.get(name) if name else None
-        if loaded is None:
-            self.views.left.set_image(None)
-            self.views.right.set_image(None)
-            title = error or (f"Loading {name}…" if name else "")
-            self.views.left_title.setText(title)
-            self.views.right_title.setText("")
-            return
-        classes = self.ctx.classes
-        colors = classes.colors
-        visible = self.overlay.visible()
-        opacity = self.overlay.opacity.value() / 100.0
-        contour = self.overlay.contour.isChecked()
-        show = self.overlay.enabled.isChecked()
-        image = loaded.image
-        if loaded.mask is not None:
-            left = blend(image, loaded.mask, colors, opacity, visible, contour) if show else image
-            self.views.left_title.setText(f"{name} · annotation")
-        else:
-            left = image
-            why = loaded.mask_problem or "no annotation mask (prediction only)"
-            self.views.left_title.setText(f"{name} · {why}")
-        pred = self.predictions.get(name)
-        if pred is None:
-            right = image
-            self.views.right_title.setText("Predicting…" if self.model_path else "No model")
-        else:
-            n = len(colors)
-            labels = (
-                np.minimum(pred.labels, n - 1) if pred.labels.max(initial=0) >= n else (pred.labels)
-            )
-            if self.overlay.difference.isChecked() and loaded.mask is not None:
-                right = difference(image, loaded.mask, labels)
-                self.views.right_title.setText(
-                    "Difference: red where prediction and annotation disagree"
-                )
-            else:
-                right = blend(image, labels, colors, opacity, visible, contour) if show else image
-                s = pred.scores
-                extra = f" · mIoU {s.miou:.3f}" if s is not None else ""
-                self.views.right_title.setText(f"Prediction ({self.model_path.stem}){extra}")
-        self.views.left.set_image(left)
-        self.views.right.set_image(right)
-        size = image.shape[:2]
-        if size != self._last_size:
-            self._last_size = size
-            QTimer.singleShot(0, self.views.fit)
-        self.scores.slide.show_scores(
-            pred.scores if pred else None,
-            classes,
-            f"{name}"
-            if pred and pred.scores
-            else f"{name}: no scores (needs a mask and a prediction)",
+    def _render(self) -> None:
+        name = self.session.current
+        slide = self.session.ctx.scan.get(name) if (self.session.ctx and name) else None
+        usable = slide is not None and slide.usable
+        self.display.render(
+            error=None if usable or slide is None else f"{name}: {slide.problem_text()}"
         )
 
-    def _hover(self, x: int, y: int) -> None:
-        loaded = self.loaded.get(self.current) if self.current else None
-        if loaded is None or not (
-            0 <= y < loaded.image.shape[0] and 0 <= x < loaded.image.shape[1]
-        ):
-            self.hover_label.setText("")
+    def _overlay_changed(self) -> None:
+        self._sync_tool_actions()
+        self.display.restyle()
+        self.display.titles()
+
+    def _after_edit(self, name: str) -> None:
+        if name == self.session.current:
+            self.display.titles()
+            if self.session.reviews is not None:
+                r = self.session.reviews.get(name)
+                self.review.show_review(r.state, r.note)
+
+    def revert_mask(self) -> None:
+        name = self.session.current
+        if name is None or self.session.ctx is None:
             return
-        names = self.ctx.classes.names
-        parts = [f"x {x}, y {y}"]
-        if loaded.mask is not None:
-            parts.append(f"annotation: {names[loaded.mask[y, x]]}")
-        pred = self.predictions.get(self.current)
-        if pred is not None:
-            k = int(pred.labels[y, x])
-            label = names[k] if k < len(names) else f"class {k}"
-            parts.append(f"prediction: {label} ({pred.confidence[y, x]:.0%})")
-        self.hover_label.setText(" · ".join(parts))
+        if not self.session.ctx.masks.is_corrected(name):
+            self.statusBar().showMessage(f"{name}: the mask was never changed", 10000)
+            return
+        answer = QMessageBox.question(
+            self, "Revert mask", f"Bring back the original mask of {name}? Its edits are lost."
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.session.revert(name)
 
-    # -- scores ------------------------------------------------------------------------------
-    def _scope_changed(self, index: int) -> None:
-        self.scope = "test" if index == 1 else "folder"
-        self._request_predictions()
-        self._update_folder_scores()
-
+    # -- scores ----------------------------------------------------------------------------------
     def evaluate_test(self) -> None:
         self.scope_box.setCurrentIndex(1)
         self.scores.setCurrentWidget(self.scores.folder)
 
     def _update_folder_scores(self) -> None:
-        if self.ctx is None:
+        s = self.session
+        if s.ctx is None:
             return
-        if self.scope == "test":
-            names = [s.name for s in self.ctx.part("test")]
-            heading = "Test split"
-        else:
-            names = [s.name for s in self.ctx.slides if s.scorable]
-            heading = "All slides with masks"
-        got = [self.slide_scores[n] for n in names if n in self.slide_scores]
-        total = sum((s.confusion for s in got), np.zeros((len(self.ctx.classes),) * 2, np.int64))
-        text = f"{heading}: {len(got)} of {len(names)} slides scored"
+        scope = s.scope
+        heading = "Test split" if scope == "test" else "All slides with masks"
+        done, total = s.records.count(scope)
         self.scores.folder.show_scores(
-            Scores.from_confusion(total) if got else None, self.ctx.classes, text
+            s.records.total(scope), s.ctx.classes, f"{heading}: {done} of {total} slides scored"
         )
 
     def export_csv(self) -> None:
-        if self.ctx is None:
+        if self.session.ctx is None:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export scores", str(self.ctx.root / "seggui_scores.csv"), "CSV (*.csv)"
+            self, "Export scores", str(self.session.ctx.root / "seggui_scores.csv"), "CSV (*.csv)"
         )
         if path:
             self.write_csv(Path(path))
 
     def write_csv(self, path: Path) -> None:
         """Per-slide scores, split, review state and problems, written atomically."""
-        classes = self.ctx.classes
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "slide",
-                "split",
-                "has_mask",
-                "review",
-                "note",
-                "miou",
-                "mean_dice",
-                *[f"iou_{c.name}" for c in classes],
-                "problem",
-            ]
+        s, model = self.session, self.slide_list.model
+        text = scores_csv(
+            s.ctx.slides,
+            s.ctx.classes,
+            s.records.get,
+            model.part,
+            model.problem,
+            s.reviews.all() if s.reviews else {},
         )
-        model = self.slide_list.model
-        reviews = self.reviews.all() if self.reviews else {}
-        for slide in self.ctx.slides:
-            s = self.slide_scores.get(slide.name)
-            r = reviews.get(slide.name)
-
-            def num(x):
-                return "" if x is None or math.isnan(x) else f"{x:.6f}"
-
-            writer.writerow(
-                [
-                    slide.name,
-                    model.part(slide.name),
-                    int(slide.has_mask),
-                    r.state if r and r.state else "",
-                    r.note if r else "",
-                    num(s.miou) if s else "",
-                    num(s.mean_dice) if s else "",
-                    *[num(v) if s else "" for v in (s.iou if s else [None] * len(classes))],
-                    model.problem(slide),
-                ]
-            )
-        atomic_write_text(path, out.getvalue())
+        atomic_write_text(path, text)
         self.statusBar().showMessage(f"Scores written to {path}", 10000)
 
-    # -- review ------------------------------------------------------------------------------
+    # -- review ----------------------------------------------------------------------------------
     def toggle_mark(self, state: str) -> None:
-        if self.current is None or self.reviews is None:
+        s = self.session
+        if s.current is None or s.reviews is None:
             return
-        now = self.reviews.get(self.current).state
-        self._mark("" if now == state else state)
+        self._mark("" if s.reviews.get(s.current).state == state else state)
 
     def _mark(self, state: str) -> None:
-        if self.current is None or self.reviews is None:
+        s = self.session
+        if s.current is None or s.reviews is None:
             return
-        r = self.reviews.set(self.current, state or None)
+        r = s.reviews.set(s.current, state or None)
         self.review.show_review(r.state, r.note)
-        self.slide_list.model.set_review(self.current, r.state)
+        self.slide_list.model.set_review(s.current, r.state)
 
     def _note(self, text: str) -> None:
-        if self.current is None or self.reviews is None:
+        s = self.session
+        if s.current is None or s.reviews is None:
             return
-        r = self.reviews.get(self.current)
+        r = s.reviews.get(s.current)
         if text != r.note:
-            self.reviews.set(self.current, r.state, text)
+            s.reviews.set(s.current, r.state, text)
 
-    # -- retraining --------------------------------------------------------------------------
+    # -- retraining, help, closing -------------------------------------------------------------
     def show_retrain(self) -> None:
         self.retrain_dock.show()
         self.retrain_dock.raise_()
 
-    def _training_started(self) -> None:
-        self._task("Training…")
-        self._request_predictions()  # background prediction pauses while training
+    def _training(self, running: bool) -> None:
+        self.task_label.setText("Training…" if running else "")
+        self.session.paused = running  # background prediction pauses while training
+        self.session.request_predictions()
 
-    def _training_stopped(self) -> None:
-        self._task("")
-        self._request_predictions()
-
-    # -- help --------------------------------------------------------------------------------
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
-        QMessageBox.information(self, "Shortcuts", f"<table cellspacing=6>{rows}</table>")
+        QMessageBox.information(self, "Shortcuts", action_table.shortcuts_html())
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -713,21 +482,16 @@ class MainWindow(QMainWindow):
             "About seggui",
             f"<b>seggui {__version__}</b><p>Review semantic segmentation of tissue "
             "images: the U-Net's prediction beside the annotation, where they "
-            "disagree, and retraining on a fixed, saved split.</p>",
+            "disagree, fixing the annotation in place, and retraining on a fixed, "
+            "saved split.</p>",
         )
 
-    # -- closing -----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self._save_settings()
         self.retrain.shutdown()
         for job in list(self.jobs):
             job.cancel()
-        for worker in (self.loader, self.thumbs, self.predictor):
-            worker.stop()
+        self.session.close()  # saves edited masks and waits for the saves
         for job in list(self.jobs):
             job.wait(5000)
-        for worker in (self.loader, self.thumbs, self.predictor):
-            worker.wait(10000)
-        if self.reviews is not None:
-            self.reviews.close()
         super().closeEvent(event)

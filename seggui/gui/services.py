@@ -17,7 +17,9 @@ from PyQt6.QtCore import pyqtSignal
 from seggui.core.cancel import Cancelled
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_image_u8, read_mask
+from seggui.core.mask_store import EditBase, read_for_edit
 from seggui.core.metrics import Scores
+from seggui.core.overlay import contour_layer
 from seggui.core.predcache import PredictionCache, model_key
 from seggui.core.slides import Slide
 from seggui.gui.workers import LatestWorker
@@ -32,6 +34,9 @@ class LoadedSlide:
     mask: np.ndarray | None
     mask_problem: str | None
     image_path: Path | None = None
+    base: EditBase | None = None  # how the mask is stored, and its file stamp when read
+    contour: np.ndarray | None = None  # the mask's contour layer, made off the UI thread
+    pixmap: object = None  # the image as a QPixmap, made once on the UI thread
 
 
 @dataclass
@@ -42,6 +47,7 @@ class SlidePrediction:
     scores: Scores | None
     model_key: str
     image_path: Path | None = None
+    contour: np.ndarray | None = None
 
 
 def load_slide(slide: Slide, classes: ClassSet) -> LoadedSlide:
@@ -51,15 +57,17 @@ def load_slide(slide: Slide, classes: ClassSet) -> LoadedSlide:
             slide.image_path or slide.mask_path or slide.name, slide.problem_text() or "no image"
         )
     image = read_image_u8(slide.image_path)
-    mask, problem = None, None
+    mask, problem, base = None, None, None
     if slide.mask_path is not None:
         try:
-            mask = read_mask(slide.mask_path, classes)
+            base = read_for_edit(slide.mask_path, classes)
+            mask = base.labels
             if mask.shape != image.shape[:2]:
-                mask, problem = None, "mask and image differ in size"
+                mask, base, problem = None, None, "mask and image differ in size"
         except SlideFileError as exc:
             problem = str(exc)
-    return LoadedSlide(slide.name, image, mask, problem, slide.image_path)
+    contour = contour_layer(mask) if mask is not None else None
+    return LoadedSlide(slide.name, image, mask, problem, slide.image_path, base, contour)
 
 
 def make_thumbnail(path: Path, size: int = THUMB) -> np.ndarray:
@@ -170,7 +178,7 @@ class PredictionService(LatestWorker):
             labels, conf = hit
         else:
             pred = self._predictor.predict(read_image(slide.image_path), cancel)
-            labels, conf = pred.labels, pred.confidence
+            labels, conf = np.ascontiguousarray(pred.labels, np.uint8), pred.confidence
             if self._cache is not None:
                 try:
                     self._cache.put(name, slide.image_path, labels, conf)
@@ -184,7 +192,9 @@ class PredictionService(LatestWorker):
                     scores = Scores.compare(truth, labels, len(self.classes))
             except SlideFileError:
                 scores = None
-        result = SlidePrediction(name, labels, conf, scores, self._key, slide.image_path)
+        result = SlidePrediction(
+            name, labels, conf, scores, self._key, slide.image_path, contour_layer(labels)
+        )
         with self._model_lock:
             if self._pending_model is not None:
                 raise Cancelled()  # the model changed while predicting: redo with the new one

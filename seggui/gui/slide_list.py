@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from seggui.core.review import STATES
 from seggui.core.slides import Slide
 from seggui.core.split import Split
 
@@ -41,6 +42,7 @@ class SlideTableModel(QAbstractTableModel):
         self.scores: dict[str, float] = {}
         self.reviews: dict[str, str] = {}
         self.extra_problems: dict[str, str] = {}
+        self.corrected: set[str] = set()
         self._row: dict[str, int] = {}
 
     def reset(self, slides: list[Slide], split: Split, reviews: dict[str, str]) -> None:
@@ -50,6 +52,7 @@ class SlideTableModel(QAbstractTableModel):
         self._test, self._train = set(split.test), set(split.train)
         self.thumbs, self.scores, self.extra_problems = {}, {}, {}
         self.reviews = dict(reviews)
+        self.corrected = {s.name for s in self.slides if s.corrected}
         self._row = {s.name: i for i, s in enumerate(self.slides)}
         self.endResetModel()
 
@@ -82,6 +85,8 @@ class SlideTableModel(QAbstractTableModel):
             if col == COL_NAME:
                 return slide.name
             if col == COL_MASK:
+                if slide.name in self.corrected:
+                    return "corrected"
                 return "yes" if slide.has_mask else "no"
             if col == COL_SPLIT:
                 return self.part(slide.name)
@@ -121,6 +126,10 @@ class SlideTableModel(QAbstractTableModel):
         self.reviews[name] = state or ""
         self._changed(name, COL_REVIEW)
 
+    def set_corrected(self, name: str, corrected: bool) -> None:
+        (self.corrected.add if corrected else self.corrected.discard)(name)
+        self._changed(name, COL_MASK)
+
     def add_problem(self, name: str, text: str) -> None:
         self.extra_problems[name] = text
         self._changed(name, COL_PROBLEM)
@@ -130,16 +139,20 @@ class SlideTableModel(QAbstractTableModel):
 
 
 class SlideFilter(QSortFilterProxyModel):
-    """Filters by review state, split part and 'has problems'."""
+    """Filters by review state, split part, and 'has problems' or 'corrected mask'."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.state = self.part = ""
         self.problems_only = False
+        self.corrected_only = False
         self.setSortRole(SORT_ROLE)
 
-    def set_filter(self, state: str, part: str, problems_only: bool) -> None:
-        self.state, self.part, self.problems_only = state, part, problems_only
+    def set_filter(
+        self, state: str, part: str, problems_only: bool, corrected_only: bool = False
+    ) -> None:
+        self.state, self.part = state, part
+        self.problems_only, self.corrected_only = problems_only, corrected_only
         self.invalidateFilter()
 
     def filterAcceptsRow(self, row, parent):
@@ -150,6 +163,8 @@ class SlideFilter(QSortFilterProxyModel):
             if (got or "unreviewed") != self.state:
                 return False
         if self.part and model.part(slide.name) != self.part:
+            return False
+        if self.corrected_only and slide.name not in model.corrected:
             return False
         return not (self.problems_only and not model.problem(slide))
 
@@ -183,11 +198,11 @@ class SlideList(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
         self.state_filter = QComboBox()
-        self.state_filter.addItems(["any state", "unreviewed", "accepted", "needs fix", "rejected"])
+        self.state_filter.addItems(["any state", "unreviewed", *STATES])
         self.part_filter = QComboBox()
         self.part_filter.addItems(["any split", "train", "test"])
         self.problem_filter = QComboBox()
-        self.problem_filter.addItems(["all slides", "with problems"])
+        self.problem_filter.addItems(["all slides", "with problems", "corrected masks"])
         for combo in (self.state_filter, self.part_filter, self.problem_filter):
             combo.currentIndexChanged.connect(self._filter_changed)
         self.count_label = QLabel()
@@ -207,6 +222,7 @@ class SlideList(QWidget):
             "" if state == "any state" else state,
             "" if part == "any split" else part,
             self.problem_filter.currentIndex() == 1,
+            self.problem_filter.currentIndex() == 2,
         )
         self.update_count()
 

@@ -136,3 +136,60 @@ class LatestWorker(QThread):
                 self._finished.add(key)
                 self._current = None
             self.done.emit(key, result)
+
+
+class SerialWorker(QThread):
+    """Runs submitted calls one at a time, in order, off the UI thread (e.g. mask saves).
+
+    Order matters for saves: a later save of a slide must land after an earlier one.
+    ``flush()`` waits until everything submitted so far is done (used when closing).
+    """
+
+    done = pyqtSignal(object, object)  # tag, result
+    failed = pyqtSignal(object, str)  # tag, message
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._queue: list = []
+        self._busy = False
+        self._stop = False
+
+    def submit(self, tag, fn: Callable) -> None:
+        with self._cond:
+            self._queue.append((tag, fn))
+            self._cond.notify_all()
+
+    def pending(self) -> bool:
+        with self._cond:
+            return bool(self._queue) or self._busy
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stop:
+                    self._cond.wait()
+                if not self._queue:
+                    return  # stopped with nothing left: queued work is never dropped
+                tag, fn = self._queue.pop(0)
+                self._busy = True
+            try:
+                result = fn()
+            except Exception as exc:  # noqa: BLE001  (reported to the user by the owner)
+                traceback.print_exc()
+                self.failed.emit(tag, f"{type(exc).__name__}: {exc}")
+            else:
+                self.done.emit(tag, result)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()

@@ -107,3 +107,43 @@ def test_open_folder_on_demo(demo_folder):
 
 def test_default_classes_are_four():
     assert len(ClassSet.default()) == 4
+
+
+def test_confusion_matches_scikit_learn():
+    from sklearn.metrics import confusion_matrix
+
+    from seggui.core.metrics import confusion
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 5, (300, 200)).astype(np.uint8)
+    pred = rng.integers(0, 5, (300, 200)).astype(np.uint8)
+    expected = confusion_matrix(truth.ravel(), pred.ravel(), labels=np.arange(5))
+    assert np.array_equal(confusion(truth, pred, 5), expected)
+
+
+def test_running_totals_equal_a_full_recount():
+    from seggui.core.metrics import Scores, confusion
+    from seggui.core.records import ScoreRecords
+
+    rng = np.random.default_rng(7)
+    names = [f"s{i}" for i in range(30)]
+    records = ScoreRecords(3, test=names[:8], eligible=names)
+    for _ in range(300):
+        name = names[rng.integers(len(names))]
+        action = rng.integers(3)
+        truth = rng.integers(0, 3, (8, 8))
+        pred = rng.integers(0, 3, (8, 8))
+        if action == 0:
+            records.set(name, Scores.compare(truth, pred, 3))
+        elif action == 1:
+            records.set(name, None)
+        else:
+            delta = confusion(truth, pred, 3) - confusion(truth, truth, 3)
+            if name in records:
+                records.add_delta(name, delta)
+        if rng.integers(20) == 0:
+            records.clear()  # a model switch
+    fresh = records.recount()
+    for scope, total in records.totals().items():
+        assert np.array_equal(total, fresh[scope])
+    assert records.count("test")[1] == 8 and records.count("folder")[1] == 30

@@ -18,19 +18,8 @@ TIMEOUT = 120000
 
 
 def _pixels(view) -> np.ndarray:
-    image = (
-        view.item.pixmap()
-        .toImage()
-        .convertToFormat(view.item.pixmap().toImage().Format.Format_RGB888)
-    )
-    ptr = image.constBits()
-    ptr.setsize(image.sizeInBytes())
-    return (
-        np.frombuffer(ptr, np.uint8)
-        .reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
-        .reshape(image.height(), image.width(), 3)
-        .copy()
-    )
+    """What the view shows at 1:1: the image with its visible layers."""
+    return view.composite()
 
 
 def test_open_select_predict_overlay(qtbot, window, demo_folder):
@@ -62,7 +51,7 @@ def test_open_select_predict_overlay(qtbot, window, demo_folder):
     assert window.current != first
     qtbot.waitUntil(lambda: window.current in window.loaded, timeout=TIMEOUT)
 
-    window._hover(10, 20)
+    window.hover_label.setText(window.display.hover(10, 20))
     assert "x 10, y 20" in window.hover_label.text() and "annotation:" in window.hover_label.text()
 
 

@@ -1,0 +1,143 @@
+"""What the two views show for the current slide: which layers, their colours and titles.
+
+Showing a slide hands arrays to the canvases' layers (nothing is blended); changing the
+overlay settings only changes colour tables, opacities and visibility.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QTimer
+
+from seggui.gui.canvas import DIFF_TABLE, ViewPair, class_table
+from seggui.gui.panels import OverlayPanel, ScoresPanel
+from seggui.gui.session import Session
+
+
+class SlideDisplay:
+    """Keeps the views, their titles and the slide's score table in step with the session."""
+
+    def __init__(
+        self, views: ViewPair, session: Session, overlay: OverlayPanel, scores: ScoresPanel
+    ):
+        self.views = views
+        self.session = session
+        self.overlay = overlay
+        self.scores = scores
+        self._last_size: tuple[int, int] | None = None
+        self._table_key = None
+        self._table: list[int] = []
+
+    def reset(self) -> None:
+        self._last_size = None
+
+    def render(self, error: str | None = None) -> None:
+        s = self.session
+        name = s.current
+        left, right = self.views.left, self.views.right
+        loaded = s.loaded.get(name) if name else None
+        if loaded is None:
+            left.set_pixmap(None)
+            right.set_pixmap(None)
+            self.views.left_title.setText(error or (f"Loading {name}…" if name else ""))
+            self.views.right_title.setText("")
+            return
+        pixmap = s.pixmap(loaded)
+        left.set_pixmap(pixmap)
+        right.set_pixmap(pixmap)
+        annotation, contour = s.annotation(name)
+        left.mask.set_array(annotation)
+        left.contour.set_array(contour)
+        pred = s.predictions.get(name)
+        right.mask.set_array(pred.labels if pred is not None else None)
+        right.contour.set_array(pred.contour if pred is not None else None)
+        self.restyle()
+        size = loaded.image.shape[:2]
+        if size != self._last_size:
+            self._last_size = size
+            QTimer.singleShot(0, self.views.fit)
+        self.titles()
+
+    def titles(self) -> None:
+        """The views' titles and the slide's scores (after a render or an edit)."""
+        s = self.session
+        name = s.current
+        loaded = s.loaded.get(name) if name else None
+        if loaded is None:
+            return
+        annotation, _ = s.annotation(name)
+        edit = s.edits.get(name)
+        if annotation is not None:
+            state = " (edited, not saved yet)" if edit is not None and edit.dirty else ""
+            corrected = " · corrected" if s.ctx.masks.is_corrected(name) else ""
+            self.views.left_title.setText(f"{name} · annotation{corrected}{state}")
+        else:
+            why = loaded.mask_problem or "no annotation mask (prediction only)"
+            self.views.left_title.setText(f"{name} · {why}")
+        pred = s.predictions.get(name)
+        scores = s.scores(name)
+        if pred is None:
+            self.views.right_title.setText("Predicting…" if s.model_path else "No model")
+        elif self._showing_difference():
+            self.views.right_title.setText(
+                "Difference: red where prediction and annotation disagree"
+            )
+        else:
+            extra = f" · mIoU {scores.miou:.3f}" if scores is not None else ""
+            self.views.right_title.setText(f"Prediction ({s.model_path.stem}){extra}")
+        self.scores.slide.show_scores(
+            scores,
+            s.ctx.classes,
+            name if scores is not None else f"{name}: no scores (needs a mask and a prediction)",
+        )
+
+    def _showing_difference(self) -> bool:
+        s = self.session
+        return (
+            self.overlay.difference.isChecked()
+            and s.current in s.predictions
+            and s.annotation(s.current)[0] is not None
+        )
+
+    def restyle(self) -> None:
+        """Apply the overlay settings: colour tables, opacity, which layers are visible."""
+        s = self.session
+        if s.ctx is None:
+            return
+        visible = self.overlay.visible()
+        key = (tuple(visible.tolist()), s.ctx.classes.colors.tobytes())
+        if key != self._table_key:
+            self._table_key = key
+            self._table = class_table(s.ctx.classes.colors, visible)
+        show = self.overlay.enabled.isChecked()
+        contour = self.overlay.contour.isChecked()
+        opacity = self.overlay.opacity.value() / 100.0
+        difference = self._showing_difference()
+        right = self.views.right
+        right.diff.set_array(s.difference(s.current) if difference else None)
+        right.diff.set_table(DIFF_TABLE)
+        right.diff.setVisible(difference)
+        for canvas, plain in ((self.views.left, True), (right, not difference)):
+            canvas.mask.set_table(self._table)
+            canvas.contour.set_table(self._table)
+            canvas.mask.setOpacity(opacity)
+            canvas.mask.setVisible(show and plain and not contour)
+            canvas.contour.setVisible(show and plain and contour)
+
+    def hover(self, x: int, y: int) -> str:
+        s = self.session
+        loaded = s.loaded.get(s.current) if s.current else None
+        if loaded is None or not (
+            0 <= y < loaded.image.shape[0] and 0 <= x < loaded.image.shape[1]
+        ):
+            return ""
+        names = s.ctx.classes.names
+        parts = [f"x {x}, y {y}"]
+        annotation, _ = s.annotation(s.current)
+        if annotation is not None:
+            parts.append(f"annotation: {names[annotation[y, x]]}")
+        pred = s.predictions.get(s.current)
+        if pred is not None:
+            k = int(pred.labels[y, x])
+            label = names[k] if k < len(names) else f"class {k}"
+            parts.append(f"prediction: {label} ({pred.confidence[y, x]:.0%})")
+        return " · ".join(parts)

@@ -1,0 +1,424 @@
+"""The open folder: its context, background services, caches, mask edits and current slide.
+
+One owner for the state that the window, the slide list, the panels and the editor read.
+Results from the services are checked against the folder (image path) and model (key) they
+were made for, so a late result from a previous folder or model is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from seggui.core.editing import Box, EditableMask
+from seggui.core.folder import FolderContext
+from seggui.core.mask_store import MaskFormat, SaveResult
+from seggui.core.metrics import Scores, confusion
+from seggui.core.overlay import contour_layer, disagreement, update_contour
+from seggui.core.predcache import model_key
+from seggui.core.records import ScoreRecords
+from seggui.core.review import ReviewStore
+from seggui.gui.canvas import to_pixmap
+from seggui.gui.services import (
+    LoadedSlide,
+    PredictionService,
+    SlideLoader,
+    SlidePrediction,
+    ThumbnailLoader,
+)
+from seggui.gui.slide_list import SlideList
+from seggui.gui.workers import SerialWorker
+
+LOADED_SLIDES = 32  # decoded slides kept for going back (about 1 MB each at 512x512)
+LOOKAHEAD = 3
+TOTALS_EVERY_MS = 250  # folder totals are redrawn at most this often while scores arrive
+
+
+class Session(QObject):
+    """State of the open folder, and the glue between it and the background services."""
+
+    shown_changed = pyqtSignal()  # the current slide's content changed: redraw it
+    totals_changed = pyqtSignal()
+    status = pyqtSignal(str)
+    task = pyqtSignal(str)
+    error = pyqtSignal(str, str)
+    model_ready = pyqtSignal()
+    saved = pyqtSignal(str)
+
+    def __init__(self, slide_list: SlideList, parent=None):
+        super().__init__(parent)
+        self.slide_list = slide_list
+        self.generation = 0
+        self.ctx: FolderContext | None = None
+        self.reviews: ReviewStore | None = None
+        self.records = ScoreRecords(0)
+        self.model_path: Path | None = None
+        self.model_meta = None
+        self.active_key: str | None = None
+        self.current: str | None = None
+        self.loaded: OrderedDict[str, LoadedSlide] = OrderedDict()
+        self.predictions: OrderedDict[str, SlidePrediction] = OrderedDict()
+        self.edits: dict[str, EditableMask] = {}
+        self._contours: dict[str, np.ndarray] = {}  # contour layers of edited masks
+        self._diffs: dict[str, tuple[tuple, np.ndarray]] = {}
+        self.scope = "folder"
+        self.paused = False  # no background prediction (while training)
+
+        self.loader = SlideLoader(self)
+        self.thumbs = ThumbnailLoader(self)
+        self.predictor = PredictionService(self)
+        self.saver = SerialWorker(self)
+        self.loader.done.connect(self._slide_loaded)
+        self.loader.error.connect(self._slide_failed)
+        self.thumbs.done.connect(lambda n, rgb: self.slide_list.model.set_thumb(n, to_pixmap(rgb)))
+        self.predictor.done.connect(self._predicted)
+        self.predictor.error.connect(self._prediction_failed)
+        self.predictor.model_ready.connect(self._model_loaded)
+        self.predictor.model_error.connect(
+            lambda m: self.error.emit("Model could not be loaded", m)
+        )
+        self.predictor.idle.connect(lambda: self.task.emit(""))
+        self.saver.done.connect(self._save_done)
+        self.saver.failed.connect(self._save_failed)
+        self._totals_timer = QTimer(self)
+        self._totals_timer.setSingleShot(True)
+        self._totals_timer.setInterval(TOTALS_EVERY_MS)
+        self._totals_timer.timeout.connect(self.totals_changed)
+        for worker in (self.loader, self.thumbs, self.predictor, self.saver):
+            worker.start()
+
+    # -- folder and model ------------------------------------------------------------------------
+    def open(self, ctx: FolderContext) -> None:
+        """Make ``ctx`` the open folder (the previous one's edits are saved first)."""
+        self.save_all()
+        if self.reviews is not None:
+            self.reviews.close()
+        self.generation += 1
+        self.ctx = ctx
+        self.reviews = ReviewStore(ctx.workspace)
+        self.records = ScoreRecords(
+            len(ctx.classes), ctx.split.test, [s.name for s in ctx.slides if s.scorable]
+        )
+        for cache in (self.loaded, self.predictions, self.edits, self._contours, self._diffs):
+            cache.clear()
+        self.current = None
+        slides = {s.name: s for s in ctx.slides}
+        for service in (self.loader, self.thumbs, self.predictor):
+            service.want([], [])
+            service.forget()
+            service.slides = slides
+        self.loader.classes = self.predictor.classes = ctx.classes
+        self.predictor.workspace = ctx.workspace
+        reviews = {n: r.state or "" for n, r in self.reviews.all().items()}
+        self.slide_list.model.reset(ctx.slides, ctx.split, reviews)
+        self.slide_list.update_count()
+        self.thumbs.want([], [s.name for s in ctx.slides if s.usable])
+
+    def set_model(self, path: Path) -> None:
+        """Predict with ``path`` from now on; scores of the previous model are dropped."""
+        self.generation += 1
+        self.model_path = Path(path)
+        self.predictions.clear()
+        self._diffs.clear()
+        self.active_key = None  # until the service has loaded it
+        self.records.clear()
+        for name in list(self.slide_list.model.scores):
+            self.slide_list.model.set_score(name, math.nan)
+        self.predictor.set_model(path)
+        self.request_predictions()
+        self.totals_changed.emit()
+
+    def _model_loaded(self, meta, path: str) -> None:
+        # Emitted by the service before any prediction of this model, so it gates them.
+        self.model_meta = meta
+        self.active_key = model_key(path)
+        self.task.emit("")
+        self.model_ready.emit()
+
+    # -- which slides are wanted -----------------------------------------------------------------
+    def usable(self, name: str) -> bool:
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        return slide is not None and slide.usable
+
+    def request_predictions(self) -> None:
+        names = [n for n in self.slide_list.visible_names(LOOKAHEAD) if self.usable(n)]
+        background = [] if self.paused else self._background_order()
+        self.predictor.forget([n for n in names if n not in self.predictions])
+        self.predictor.want(names, background)
+        if names and names[0] not in self.predictions:
+            self.task.emit(f"Predicting {names[0]}…")
+
+    def _background_order(self) -> list[str]:
+        order = [n for n in self.slide_list.ordered_names() if self.usable(n)]
+        if self.scope == "test" and self.ctx is not None:
+            test = set(self.ctx.split.test)
+            order = [n for n in order if n in test] + [n for n in order if n not in test]
+        return order
+
+    def set_scope(self, scope: str) -> None:
+        self.scope = scope
+        self.request_predictions()
+        self.totals_changed.emit()
+
+    def show(self, name: str) -> None:
+        """Make ``name`` the current slide (saving the one left if it was edited)."""
+        if self.current is not None and self.current != name:
+            self.save(self.current)
+        self.current = name
+        ahead = [n for n in self.slide_list.visible_names(LOOKAHEAD) if self.usable(n)]
+        self.loader.forget([n for n in ahead if n not in self.loaded])  # evicted: load again
+        self.loader.want(ahead)
+        self.request_predictions()
+        self.shown_changed.emit()
+
+    # -- results from the services -----------------------------------------------------------------
+    def _keep(self, cache: OrderedDict, name: str, value) -> None:
+        """Remember ``value``, forgetting the oldest entries but never the slides in view."""
+        cache[name] = value
+        cache.move_to_end(name)
+        keep = set(self.slide_list.visible_names(LOOKAHEAD))
+        for old in list(cache):
+            if len(cache) <= LOADED_SLIDES:
+                break
+            if old not in keep:
+                del cache[old]
+
+    def _slide_loaded(self, name: str, loaded: LoadedSlide) -> None:
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        if slide is None or slide.image_path != loaded.image_path:
+            return  # finished after another folder was opened
+        self._keep(self.loaded, name, loaded)
+        if loaded.mask_problem:
+            self.slide_list.model.add_problem(name, loaded.mask_problem)
+        if name == self.current:
+            self.shown_changed.emit()
+
+    def _slide_failed(self, name: str, message: str) -> None:
+        self.slide_list.model.add_problem(name, message)
+        if name == self.current:
+            self.shown_changed.emit()
+
+    def _predicted(self, name: str, result: SlidePrediction) -> None:
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        if (
+            slide is None
+            or result.image_path != slide.image_path
+            or result.model_key != self.active_key
+        ):
+            return  # for a folder or model no longer shown
+        self._keep(self.predictions, name, result)
+        scores = result.scores
+        edit = self.edits.get(name)
+        if edit is not None:  # the mask in memory is newer than the file the service read
+            scores = self._compare(edit.labels, result.labels)
+        self._set_scores(name, scores)
+        if name == self.current:
+            self.shown_changed.emit()
+
+    def _prediction_failed(self, name: str, message: str) -> None:
+        self.slide_list.model.add_problem(name, f"prediction failed: {message}")
+        if name == self.current:
+            self.shown_changed.emit()
+
+    # -- scores ----------------------------------------------------------------------------------
+    def _scorable_against(self, pred: SlidePrediction | None, shape) -> bool:
+        return (
+            pred is not None
+            and pred.labels.shape == shape
+            and self.model_meta is not None
+            and len(self.model_meta.classes) == len(self.ctx.classes)
+        )
+
+    def _compare(self, truth: np.ndarray, pred: np.ndarray) -> Scores | None:
+        if truth.shape != pred.shape or self.model_meta is None:
+            return None
+        if len(self.model_meta.classes) != len(self.ctx.classes):
+            return None
+        return Scores.compare(truth, pred, len(self.ctx.classes))
+
+    def _set_scores(self, name: str, scores: Scores | None) -> None:
+        self.records.set(name, scores)
+        self.slide_list.model.set_score(name, scores.miou if scores is not None else math.nan)
+        self._schedule_totals()
+
+    def _schedule_totals(self) -> None:
+        if not self._totals_timer.isActive():  # restarting would postpone it while scores pour in
+            self._totals_timer.start()
+
+    def scores(self, name: str | None) -> Scores | None:
+        return self.records.get(name) if name else None
+
+    # -- what the views show -----------------------------------------------------------------------
+    def pixmap(self, loaded: LoadedSlide):
+        if loaded.pixmap is None:
+            loaded.pixmap = to_pixmap(loaded.image)
+        return loaded.pixmap
+
+    def annotation(self, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The slide's annotation (edited or as loaded) and its contour layer."""
+        edit = self.edits.get(name)
+        if edit is not None:
+            return edit.labels, self._contours[name]
+        loaded = self.loaded.get(name)
+        if loaded is None or loaded.mask is None:
+            return None, None
+        return loaded.mask, loaded.contour
+
+    def difference(self, name: str) -> np.ndarray | None:
+        """Where annotation and prediction disagree, computed once per mask version."""
+        truth, _ = self.annotation(name)
+        pred = self.predictions.get(name)
+        if truth is None or pred is None or truth.shape != pred.labels.shape:
+            return None
+        edit = self.edits.get(name)
+        key = (id(truth), edit.version if edit else 0, pred.model_key)
+        hit = self._diffs.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, disagreement(truth, pred.labels))
+            self._diffs[name] = hit
+            while len(self._diffs) > LOOKAHEAD + 2:
+                self._diffs.pop(next(iter(self._diffs)))
+        return hit[1]
+
+    # -- editing ---------------------------------------------------------------------------------
+    def edit_for(self, name: str | None) -> EditableMask | None:
+        """The slide's editable mask, started from the loaded one on first use."""
+        if name is None or self.ctx is None:
+            return None
+        edit = self.edits.get(name)
+        if edit is not None:
+            return edit
+        loaded = self.loaded.get(name)
+        if loaded is None or loaded.mask is None or loaded.base is None:
+            return None
+        edit = EditableMask(loaded.mask, len(self.ctx.classes))
+        base = loaded.base
+        self.ctx.masks.track(name, base.path, base.stamp, base.fmt)
+        return self._start_edit(name, edit, loaded.contour)
+
+    def _start_edit(self, name: str, edit: EditableMask, contour: np.ndarray | None):
+        self.edits[name] = edit
+        self._contours[name] = contour.copy() if contour is not None else contour_layer(edit.labels)
+        self._diffs.pop(name, None)
+        return edit
+
+    def new_mask_from_prediction(self, name: str) -> EditableMask | None:
+        """Start a mask for a slide that has none, from the current prediction."""
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        pred = self.predictions.get(name)
+        if slide is None or slide.has_mask or pred is None or name in self.edits:
+            return None
+        n = len(self.ctx.classes)
+        edit = EditableMask(np.minimum(pred.labels, n - 1), n, saved=False)
+        self.ctx.masks.track(name, None, None, MaskFormat.new(self.ctx.classes))
+        self._start_edit(name, edit, None)
+        self.records.make_eligible(name)
+        self._set_scores(name, self._compare(edit.labels, pred.labels))
+        self.shown_changed.emit()
+        return edit
+
+    def layers_changed(self, name: str, box: Box | None) -> None:
+        """Bring the contour and difference layers up to date after an edit of ``box``."""
+        if box is None or name not in self.edits:
+            return
+        edit = self.edits[name]
+        update_contour(self._contours[name], edit.labels, box)
+        pred = self.predictions.get(name)
+        hit = self._diffs.get(name)
+        if hit is not None and pred is not None:
+            y0, y1, x0, x1 = box
+            hit[1][y0:y1, x0:x1] = edit.labels[y0:y1, x0:x1] != pred.labels[y0:y1, x0:x1]
+            self._diffs[name] = ((id(edit.labels), edit.version, pred.model_key), hit[1])
+
+    def rescore(self, name: str, box: Box, before: np.ndarray, after: np.ndarray) -> None:
+        """Update the slide's scores by an edit's change alone (the box's old and new values)."""
+        edit = self.edits.get(name)
+        pred = self.predictions.get(name)
+        if edit is None or not self._scorable_against(pred, edit.shape):
+            return
+        if name not in self.records:
+            self._set_scores(name, self._compare(edit.labels, pred.labels))
+            return
+        n = len(self.ctx.classes)
+        y0, y1, x0, x1 = box
+        p = pred.labels[y0:y1, x0:x1]
+        scores = self.records.add_delta(name, confusion(after, p, n) - confusion(before, p, n))
+        self.slide_list.model.set_score(name, scores.miou)
+        self._schedule_totals()
+
+    # -- saving ----------------------------------------------------------------------------------
+    def save(self, name: str | None) -> bool:
+        """Save the slide's edited mask off the UI thread if it changed; True if queued."""
+        edit = self.edits.get(name) if name else None
+        slide = self.ctx.scan.get(name) if (self.ctx and name) else None
+        if edit is None or slide is None or not edit.dirty:
+            return False
+        edit.end_stroke()
+        snapshot = edit.labels.copy()
+        edit.mark_saved()
+        masks, generation = self.ctx.masks, self.generation
+        self.saver.submit((generation, name), lambda: masks.save(slide, snapshot))
+        self.task.emit(f"Saving {name}…")
+        return True
+
+    def save_all(self) -> None:
+        for name in list(self.edits):
+            self.save(name)
+
+    def _save_done(self, tag, result: SaveResult) -> None:
+        generation, name = tag
+        self.task.emit("")
+        if generation != self.generation or self.ctx is None:
+            return  # saved for a folder no longer open: the file is written, nothing to show
+        slide = self.ctx.scan.get(name)
+        if result.conflict:
+            self.error.emit("Mask not overwritten", f"{name}: {result.message}")
+            return
+        self.ctx.masks.adopt(slide, result)
+        self.slide_list.model.set_corrected(name, True)
+        if self.reviews is not None and self.reviews.get(name).state == "needs fix":
+            self.reviews.set(name, "corrected")
+            self.slide_list.model.set_review(name, "corrected")
+        self.status.emit(f"{name}: {result.message}")
+        self.saved.emit(name)
+
+    def _save_failed(self, tag, message: str) -> None:
+        generation, name = tag
+        self.task.emit("")
+        edit = self.edits.get(name) if generation == self.generation else None
+        if edit is not None:
+            edit.mark_unsaved()
+        self.error.emit("Mask not saved", f"{name}: {message}")
+
+    def revert(self, name: str) -> None:
+        """Bring back the slide's original mask and forget its edits."""
+        slide = self.ctx.scan.get(name) if self.ctx else None
+        if slide is None or not self.ctx.masks.is_corrected(name):
+            return
+        self.saver.flush()
+        self.ctx.masks.revert(slide)
+        for cache in (self.edits, self._contours, self._diffs, self.loaded):
+            cache.pop(name, None)
+        self.slide_list.model.set_corrected(name, False)
+        self.records.set(name, None)
+        self.loader.forget([name])
+        self.predictor.forget([name])
+        self.predictions.pop(name, None)
+        self.show(name)
+        self.status.emit(f"{name}: original mask restored")
+
+    # -- closing ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Save what changed, wait for the saves, and stop the services."""
+        self.save_all()
+        self.saver.flush()
+        for worker in (self.loader, self.thumbs, self.predictor, self.saver):
+            worker.stop()
+        for worker in (self.loader, self.thumbs, self.predictor, self.saver):
+            worker.wait(10000)
+        if self.reviews is not None:
+            self.reviews.close()
