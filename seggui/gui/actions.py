@@ -30,6 +30,7 @@ class ActionSpec:
     checkable: bool = False
     group: str = ""  # actions of one group are exclusive (the tools)
     separator: bool = False  # a separator before this action in its menu
+    short: str = ""  # the text on a tool bar button
 
 
 def _classes() -> list[ActionSpec]:
@@ -65,6 +66,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "&Save mask",
         ("Ctrl+S",),
         "Save the corrected mask (also saved when leaving the slide or closing)",
+        short="Save",
     ),
     ActionSpec("revert_mask", "edit", "Re&vert mask to original"),
     ActionSpec("new_mask", "edit", "&New mask from prediction"),
@@ -77,6 +79,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         checkable=True,
         group="tool",
         separator=True,
+        short="Pan",
     ),
     ActionSpec(
         "tool_brush",
@@ -86,6 +89,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Brush: paint the active class",
         checkable=True,
         group="tool",
+        short="Brush",
     ),
     ActionSpec(
         "tool_eraser",
@@ -95,6 +99,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Eraser: paint the background class",
         checkable=True,
         group="tool",
+        short="Eraser",
     ),
     ActionSpec(
         "tool_fill",
@@ -104,6 +109,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Fill the clicked region with the active class",
         checkable=True,
         group="tool",
+        short="Fill",
     ),
     ActionSpec(
         "tool_lasso",
@@ -113,6 +119,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Lasso: drag freehand, or click corners and press Enter",
         checkable=True,
         group="tool",
+        short="Lasso",
     ),
     ActionSpec(
         "tool_take",
@@ -122,6 +129,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Take prediction: a brush that copies the predicted classes",
         checkable=True,
         group="tool",
+        short="Take pred.",
     ),
     ActionSpec("close_lasso", "edit", "Close lasso", ("Return", "Enter"), "Close the lasso"),
     ActionSpec("smaller", "edit", "Smaller brush", ("[",), "Brush smaller", separator=True),
@@ -172,6 +180,8 @@ def build(window, slots: dict[str, Callable], menus: dict) -> dict[str, QAction]
         action = QAction(spec.text, window)
         action.setShortcuts([QKeySequence(k) for k in spec.keys])
         action.setCheckable(spec.checkable)
+        if spec.short:
+            action.setIconText(spec.short)
         if spec.group:
             groups.setdefault(spec.group, QActionGroup(window)).addAction(action)
         slot = slots.get(spec.key)

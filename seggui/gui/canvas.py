@@ -248,13 +248,14 @@ class ViewPair(QWidget):
         super().__init__(parent)
         self.left, self.right = SlideCanvas(), SlideCanvas()
         self.left_title, self.right_title = QLabel("Annotation"), QLabel("Prediction")
-        self.left_column = QVBoxLayout()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for title, view, column in (
-            (self.left_title, self.left, self.left_column),
-            (self.right_title, self.right, QVBoxLayout()),
-        ):
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.top = QHBoxLayout()  # the editor's tool bar, over both views so they stay aligned
+        outer.addLayout(self.top)
+        layout = QHBoxLayout()
+        outer.addLayout(layout, 1)
+        for title, view in ((self.left_title, self.left), (self.right_title, self.right)):
+            column = QVBoxLayout()
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             # Long titles must not make one view wider than the other.
             title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

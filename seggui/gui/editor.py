@@ -131,7 +131,14 @@ class Editor(QObject):
         if box is None:
             return
         left, right = self.views.left, self.views.right
-        self.session.layers_changed(self.session.current, box)
+        name = self.session.current
+        edit = self.session.edits.get(name)
+        if edit is not None and left.mask.array is not edit.labels:
+            # The first edit of a slide: the layers now show its editable copy.
+            labels, contour = self.session.annotation(name)
+            left.mask.set_array(labels)
+            left.contour.set_array(contour)
+        self.session.layers_changed(name, box)
         left.mask.refresh(box)
         left.contour.refresh(grown(box))
         right.diff.refresh(box)
@@ -298,6 +305,7 @@ class EditorBar(QToolBar):
         self.addSeparator()
         self.addWidget(QLabel(" Class "))
         self.classes = QComboBox()
+        self.classes.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.classes.setToolTip("Active class (Ctrl+1..9, or Alt+click a pixel)")
         self.classes.currentIndexChanged.connect(
             lambda i: editor.set_class(i) if i >= 0 and i != editor.active_class else None

@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.actions = self._build_menus()
         self.editor_bar = EditorBar(self.editor, self.actions)
-        self.views.left_column.insertWidget(0, self.editor_bar)
+        self.views.top.addWidget(self.editor_bar)
         self._connect()
         self._restore_settings()
         self.editor.set_tool("pan")

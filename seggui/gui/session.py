@@ -67,6 +67,7 @@ class Session(QObject):
         self._diffs: dict[str, tuple[tuple, np.ndarray]] = {}
         self.scope = "folder"
         self.paused = False  # no background prediction (while training)
+        self._closed = False
 
         self.loader = SlideLoader(self)
         self.thumbs = ThumbnailLoader(self)
@@ -95,6 +96,7 @@ class Session(QObject):
     def open(self, ctx: FolderContext) -> None:
         """Make ``ctx`` the open folder (the previous one's edits are saved first)."""
         self.save_all()
+        self.saver.flush()
         if self.reviews is not None:
             self.reviews.close()
         self.generation += 1
@@ -360,8 +362,18 @@ class Session(QObject):
         edit.end_stroke()
         snapshot = edit.labels.copy()
         edit.mark_saved()
-        masks, generation = self.ctx.masks, self.generation
-        self.saver.submit((generation, name), lambda: masks.save(slide, snapshot))
+        masks, reviews = self.ctx.masks, self.reviews
+
+        def write() -> tuple[SaveResult, str | None]:
+            result = masks.save(slide, snapshot)
+            fixed = (
+                not result.conflict
+                and reviews is not None
+                and reviews.get(name).state == "needs fix"
+            )
+            return result, reviews.set(name, "corrected").state if fixed else None
+
+        self.saver.submit((self.generation, name), write)
         self.task.emit(f"Saving {name}…")
         return True
 
@@ -369,20 +381,19 @@ class Session(QObject):
         for name in list(self.edits):
             self.save(name)
 
-    def _save_done(self, tag, result: SaveResult) -> None:
+    def _save_done(self, tag, done: tuple[SaveResult, str | None]) -> None:
         generation, name = tag
+        result, review = done
         self.task.emit("")
-        if generation != self.generation or self.ctx is None:
+        if generation != self.generation or self.ctx is None or self._closed:
             return  # saved for a folder no longer open: the file is written, nothing to show
-        slide = self.ctx.scan.get(name)
         if result.conflict:
             self.error.emit("Mask not overwritten", f"{name}: {result.message}")
             return
-        self.ctx.masks.adopt(slide, result)
+        self.ctx.masks.adopt(self.ctx.scan.get(name), result)
         self.slide_list.model.set_corrected(name, True)
-        if self.reviews is not None and self.reviews.get(name).state == "needs fix":
-            self.reviews.set(name, "corrected")
-            self.slide_list.model.set_review(name, "corrected")
+        if review is not None:
+            self.slide_list.model.set_review(name, review)
         self.status.emit(f"{name}: {result.message}")
         self.saved.emit(name)
 
@@ -416,6 +427,7 @@ class Session(QObject):
         """Save what changed, wait for the saves, and stop the services."""
         self.save_all()
         self.saver.flush()
+        self._closed = True
         for worker in (self.loader, self.thumbs, self.predictor, self.saver):
             worker.stop()
         for worker in (self.loader, self.thumbs, self.predictor, self.saver):
