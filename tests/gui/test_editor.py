@@ -255,6 +255,15 @@ def test_no_two_actions_share_a_key(window):
         assert k in listed
 
 
+def test_readme_lists_every_key():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for spec in action_table.ACTIONS:
+        if spec.key.startswith("class_") and spec.key not in ("class_1", "class_9"):
+            continue
+        for k in spec.keys:
+            assert f"{k} " in readme or f" {k}" in readme, f"README misses {k} ({spec.key})"
+
+
 def test_screenshot_of_the_editor_on_a_real_slide(qtbot, window, tmp_path):
     glas = shared_folder("glas-test")
     folder = tmp_path / "glas"
