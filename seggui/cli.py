@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -140,12 +141,26 @@ def _load_model(ctx, explicit: str | None):
 
 
 def _check_classes(ctx, meta) -> None:
-    if len(meta.classes) != len(ctx.classes):
+    if not meta.classes.same_as(ctx.classes):
         raise CliError(
-            f"the model predicts {len(meta.classes)} classes ({', '.join(meta.classes.names)}) "
-            f"but the folder has {len(ctx.classes)} ({', '.join(ctx.classes.names)}); "
-            "train a model on this folder with `seggui train`"
+            f"the model's classes ({', '.join(meta.classes.names)}) are not this folder's "
+            f"({', '.join(ctx.classes.names)}), so its predictions cannot be scored against "
+            f"these masks; train a model for this folder: `seggui train {ctx.root} --minutes 10`"
         )
+
+
+def progress_text(p) -> str:
+    """A training progress report as one line; numbers that are not known yet are left out."""
+    parts = [f"epoch {p.epoch}/{p.epochs}"]
+    if p.loss is not None and math.isfinite(p.loss):
+        parts.append(f"loss {p.loss:.4f}")
+    if p.val_iou is not None and math.isfinite(p.val_iou):
+        parts.append(f"val_iou {p.val_iou:.3f}")
+    if p.eta is not None:
+        parts.append(f"eta {p.eta:.0f}s")
+    if p.message:
+        parts.append(p.message)
+    return " ".join(parts)
 
 
 def cmd_demo(args) -> int:
@@ -189,9 +204,7 @@ def cmd_train(args) -> int:
     def progress(p):
         total = p.epochs * p.batches
         done = (p.epoch - 1) * p.batches + p.batch
-        eta = f" eta {p.eta:.0f}s" if p.eta is not None else ""
-        val = f" val_iou {p.val_iou:.3f}" if p.val_iou is not None else ""
-        bar(done, total, f"epoch {p.epoch}/{p.epochs} loss {p.loss:.4f}{val}{eta}")
+        bar(done, total, progress_text(p))
 
     try:
         result = train(ctx, settings, args.out, progress, make_active=not args.no_activate)

@@ -162,15 +162,48 @@ def classes_from_observations(
     seen = sorted(set(colors_seen))
     if seen:
         return ClassSet(
-            tuple(
-                ClassInfo("background" if i == 0 and c == (0, 0, 0) else f"class {i}", c)
-                for i, c in enumerate(seen)
-            ),
+            tuple(ClassInfo(f"class {i}", c) for i, c in enumerate(seen)),
             "mask colours",
         )
     n = 2 if binary_255 else max(max_value + 1, 2)
+    # Without classes.json nothing says what a value means: "class 0", "class 1", ...
+    names = None if binary_255 else [f"class {i}" for i in range(n)]
     if palette is not None and len(palette) >= 3 * n:
         cols = [tuple(int(v) for v in palette[3 * i : 3 * i + 3]) for i in range(n)]
         if len(set(cols)) == n and not all(c[0] == c[1] == c[2] for c in cols[1:]):
-            return ClassSet.default(n, colors=cols, source="mask palette")
-    return ClassSet.default(n)
+            return ClassSet.default(n, names=names, colors=cols, source="mask palette")
+    return ClassSet.default(n, names=names, source="mask values")
+
+
+#: Colours that stand out on H&E, for classes whose own colour would vanish on the slide.
+STAND_INS: tuple[tuple[int, int, int], ...] = (
+    (0, 200, 200),
+    (255, 140, 0),
+    (120, 220, 60),
+    (150, 80, 220),
+    (0, 110, 255),
+)
+
+
+def vanishes(color: tuple[int, int, int]) -> bool:
+    """True for white-ish or black-ish colours, which disappear on a slide's background or
+    on dark nuclei."""
+    r, g, b = color
+    luma = 0.299 * r + 0.587 * g + 0.114 * b
+    return (luma > 225 and max(color) - min(color) < 40) or luma < 30
+
+
+def display_colors(classes: ClassSet) -> np.ndarray:
+    """The colours to draw the classes with: their own, except that a colour that would
+    vanish on the slide gets a stand-in that differs from every other class's colour."""
+    colors = [tuple(int(v) for v in c.color) for c in classes]
+    out = list(colors)
+    for i, color in enumerate(colors):
+        if not vanishes(color):
+            continue
+        taken = [c for j, c in enumerate(out) if j != i]
+        for candidate in STAND_INS:
+            if all(sum(abs(a - b) for a, b in zip(candidate, t, strict=True)) > 90 for t in taken):
+                out[i] = candidate
+                break
+    return np.array(out, dtype=np.uint8).reshape(-1, 3)

@@ -57,7 +57,8 @@ def resolve_classes(root: Path, scan: FolderScan) -> ClassSet:
             except ClassesError as exc:
                 scan.problems.append(Problem(CLASSES_FILE, f"{exc}; classes taken from the masks"))
                 break
-    max_value, binary, palette, colors = 0, False, None, set()
+    binary, palette, colors = False, None, set()
+    seen: dict[int, list[tuple[Slide, float]]] = {}  # value -> masks with it, and its share
     sampled = 0
     for slide in scan.slides:
         if sampled >= CLASS_SAMPLE:
@@ -73,18 +74,40 @@ def resolve_classes(root: Path, scan: FolderScan) -> ClassSet:
             flat = arr.reshape(-1, 3)
             colors |= {tuple(int(v) for v in c) for c in np.unique(flat, axis=0)[:256]}
             continue
-        values = np.unique(arr)
+        values, counts = np.unique(arr, return_counts=True)
         if set(values.tolist()) <= {0, 255} and 255 in values:
             binary = True
             continue
-        max_value = max(max_value, int(values.max(initial=0)))
+        for v, c in zip(values.tolist(), counts.tolist(), strict=True):
+            seen.setdefault(int(v), []).append((slide, c / arr.size))
         if pal is not None and palette is None:
             palette = pal
+    kept = class_values(seen, sampled)
+    for value in sorted(set(seen) - kept):
+        for slide, _ in seen[value]:
+            slide.problems.append(
+                f"mask {slide.mask_path.name} has value {value}, which the folder's other masks "
+                f"do not have: left out of the classes, and this mask out of training and scores"
+            )
+            slide.mask_ok = False
+    max_value = max(kept, default=0)
     if binary and max_value <= 1:
         return classes_from_observations(1, True, palette)
     if sampled == 0:
         return ClassSet.default(4)
     return classes_from_observations(max_value, False, palette, colors)
+
+
+def class_values(seen: dict[int, list[tuple[object, float]]], masks: int) -> set[int]:
+    """The mask values that are classes: those in several masks (or a quarter of them), and
+    rarer ones next to those that cover a real part (0.5%) of a mask. A stray value in one
+    mask (a stray 9 in a corner of one of a hundred masks) is not a class."""
+    common = {v for v, hits in seen.items() if len(hits) >= 2 or len(hits) >= 0.25 * masks}
+    kept = set(common)
+    for v in sorted(set(seen) - common):
+        if v <= max(kept, default=-1) + 1 and max(share for _, share in seen[v]) >= 0.005:
+            kept.add(v)
+    return kept
 
 
 def open_folder(

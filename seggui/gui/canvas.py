@@ -248,7 +248,7 @@ class ViewPair(QWidget):
         super().__init__(parent)
         self.left, self.right = SlideCanvas(), SlideCanvas()
         self.left_title, self.right_title = QLabel("Annotation"), QLabel("Prediction")
-        outer = QVBoxLayout(self)
+        outer = self.outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.top = QHBoxLayout()  # the editor's tool bar, over both views so they stay aligned
         outer.addLayout(self.top)

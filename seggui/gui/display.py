@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QTimer
 
+from seggui.core.classes import display_colors
 from seggui.gui.canvas import DIFF_TABLE, ViewPair, class_table
 from seggui.gui.panels import OverlayPanel, ScoresPanel
 from seggui.gui.session import Session
@@ -104,10 +105,11 @@ class SlideDisplay:
         if s.ctx is None:
             return
         visible = self.overlay.visible()
-        key = (tuple(visible.tolist()), s.ctx.classes.colors.tobytes())
+        colors = display_colors(s.ctx.classes)
+        key = (tuple(visible.tolist()), colors.tobytes())
         if key != self._table_key:
             self._table_key = key
-            self._table = class_table(s.ctx.classes.colors, visible)
+            self._table = class_table(colors, visible)
         show = self.overlay.enabled.isChecked()
         contour = self.overlay.contour.isChecked()
         opacity = self.overlay.opacity.value() / 100.0
@@ -117,11 +119,19 @@ class SlideDisplay:
         right.diff.set_table(DIFF_TABLE)
         right.diff.setVisible(difference)
         for canvas, plain in ((self.views.left, True), (right, not difference)):
-            canvas.mask.set_table(self._table)
-            canvas.contour.set_table(self._table)
+            table = self._table if canvas is self.views.left else self._prediction_table()
+            canvas.mask.set_table(table)
+            canvas.contour.set_table(table)
             canvas.mask.setOpacity(opacity)
             canvas.mask.setVisible(show and plain and not contour)
             canvas.contour.setVisible(show and plain and contour)
+
+    def _prediction_table(self) -> list[int]:
+        """The folder's colours, or the model's own when its classes are not the folder's."""
+        s = self.session
+        if s.model_meta is None or s.knows_classes():
+            return self._table
+        return class_table(display_colors(s.model_meta.classes))
 
     def hover(self, x: int, y: int) -> str:
         s = self.session
@@ -138,6 +148,8 @@ class SlideDisplay:
         pred = s.predictions.get(s.current)
         if pred is not None:
             k = int(pred.labels[y, x])
+            if s.model_meta is not None and not s.knows_classes():
+                names = s.model_meta.classes.names  # the model's own classes
             label = names[k] if k < len(names) else f"class {k}"
             parts.append(f"prediction: {label} ({pred.confidence[y, x]:.0%})")
         return " · ".join(parts)

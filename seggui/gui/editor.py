@@ -13,6 +13,7 @@ from PyQt6.QtCore import QObject, QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QIcon, QPainterPath
 from PyQt6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar
 
+from seggui.core.classes import display_colors
 from seggui.core.editing import Box
 from seggui.gui.canvas import SlideCanvas, ViewPair
 from seggui.gui.session import Session
@@ -326,8 +327,8 @@ class EditorBar(QToolBar):
     def set_classes(self, classes, icon_for) -> None:
         self.classes.blockSignals(True)
         self.classes.clear()
-        for c in classes:
-            self.classes.addItem(QIcon(icon_for(c.color)), c.name)
+        for c, color in zip(classes, display_colors(classes), strict=True):
+            self.classes.addItem(QIcon(icon_for(tuple(int(v) for v in color))), c.name)
         self.classes.blockSignals(False)
         self.sync()
 

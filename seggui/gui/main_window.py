@@ -35,7 +35,7 @@ from seggui.gui import actions as action_table
 from seggui.gui.canvas import ViewPair
 from seggui.gui.display import SlideDisplay
 from seggui.gui.editor import Editor, EditorBar
-from seggui.gui.panels import OverlayPanel, ReviewPanel, ScoresPanel, _swatch
+from seggui.gui.panels import Notice, OverlayPanel, ReviewPanel, ScoresPanel, _swatch
 from seggui.gui.retrain import RetrainPanel
 from seggui.gui.session import Session
 from seggui.gui.slide_list import SlideList
@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self.actions = self._build_menus()
         self.editor_bar = EditorBar(self.editor, self.actions)
         self.views.top.addWidget(self.editor_bar)
+        self.notice = Notice("Train a model for this folder", self.train_for_folder)
+        self.views.outer.insertWidget(0, self.notice)
         self._connect()
         self._restore_settings()
         self.editor.set_tool("pan")
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
         self.retrain.stopped.connect(lambda: self._training(False))
         self.retrain.activate.connect(lambda p: self.activate_model(Path(p)))
         self.retrain.message.connect(lambda m: self.statusBar().showMessage(m, 10000))
+        self.retrain.progress_line.connect(self.task_label.setText)
 
     def _sync_tool_actions(self) -> None:
         e = self.editor
@@ -316,13 +319,14 @@ class MainWindow(QMainWindow):
             self._error("Cannot use this model", str(exc))
             return
         ctx = self.session.ctx
-        if ctx is not None and len(meta.classes) != len(ctx.classes):
-            self.statusBar().showMessage(
-                f"Model {path.stem} predicts {len(meta.classes)} classes but this folder has "
-                f"{len(ctx.classes)}: predictions are shown, scores are not. Retrain on "
-                "this folder (Model > Retrain).",
-                20000,
+        if ctx is not None and not meta.classes.same_as(ctx.classes):
+            self.notice.show_text(
+                f"The model {path.stem} knows other classes ({', '.join(meta.classes.names)}) "
+                f"than this folder ({', '.join(ctx.classes.names)}): its predictions are shown "
+                "in its own colours and not scored."
             )
+        else:
+            self.notice.hide()
         if persist and ctx is not None:
             registry.set_active(ctx.workspace, path)
         miou = meta.test_metrics.get("miou")
@@ -467,6 +471,11 @@ class MainWindow(QMainWindow):
     def show_retrain(self) -> None:
         self.retrain_dock.show()
         self.retrain_dock.raise_()
+
+    def train_for_folder(self) -> None:
+        """A first model of the folder's own: from scratch, within a time budget."""
+        self.retrain.first_model_defaults()
+        self.show_retrain()
 
     def _training(self, running: bool) -> None:
         self.task_label.setText("Training…" if running else "")

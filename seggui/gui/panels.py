@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -27,7 +28,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from seggui.core.classes import ClassSet
+from seggui.core.classes import ClassSet, display_colors
 from seggui.core.metrics import Scores
 from seggui.core.review import STATES
 
@@ -79,11 +80,15 @@ class OverlayPanel(QGroupBox):
         for check in self.class_checks:
             check.setParent(None)
         self.class_checks = []
-        for i, c in enumerate(classes):
+        shown = display_colors(classes)
+        for c, color in zip(classes, shown, strict=True):
             check = QCheckBox(c.name)
-            check.setIcon(QIcon(_swatch(c.color)))
-            # Background painted over the whole slide hides the tissue; start with it off.
-            check.setChecked(not (i == 0 and c.name.lower() in ("background", "bg")))
+            check.setIcon(QIcon(_swatch(tuple(int(v) for v in color))))
+            if tuple(int(v) for v in color) != c.color:
+                check.setToolTip(
+                    f"Drawn in this colour: its own, {c.color}, would vanish on the slide"
+                )
+            check.setChecked(True)  # every class is shown until the user hides it
             check.toggled.connect(self.changed)
             self.class_box.addWidget(check)
             self.class_checks.append(check)
@@ -166,6 +171,28 @@ class ScoresPanel(QTabWidget):
         self.folder = ScoresTable()
         self.addTab(self.slide, "Slide")
         self.addTab(self.folder, "Folder")
+
+
+class Notice(QFrame):
+    """A line over the views that says what is wrong and offers the next step."""
+
+    def __init__(self, button_text: str, action, parent=None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("Notice { background: #fff4ce; }")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.button = QPushButton(button_text)
+        self.button.clicked.connect(action)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.button)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.text.setText(text)
+        self.show()
 
 
 class ReviewPanel(QGroupBox):

@@ -57,6 +57,7 @@ class RetrainPanel(QWidget):
     stopped = pyqtSignal()
     activate = pyqtSignal(str)  # model path the user made active
     message = pyqtSignal(str)
+    progress_line = pyqtSignal(str)  # "Training 42% · 3:10 left", for the status bar
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -94,6 +95,11 @@ class RetrainPanel(QWidget):
         self.patch = QComboBox()
         self.patch.addItems(["32", "64", "128", "256", "512"])
         self.patch.setCurrentText("256")
+        self.budget = QSpinBox()
+        self.budget.setRange(0, 24 * 60)
+        self.budget.setSuffix(" min")
+        self.budget.setSpecialValueText("none (all epochs)")
+        self.budget.setToolTip("Stop after this many minutes, keep the best epoch, then score")
         self.augment = QCheckBox("Flips and 90° rotations")
         self.augment.setChecked(True)
         self.from_active = QRadioButton("Start from the active model")
@@ -101,6 +107,7 @@ class RetrainPanel(QWidget):
         self.from_scratch.setChecked(True)
         form = QFormLayout()
         form.addRow("Epochs", self.epochs)
+        form.addRow("Time budget", self.budget)
         form.addRow("Batch size", self.batch)
         form.addRow("Learning rate", self.lr)
         form.addRow("Base filters", self.base)
@@ -226,10 +233,28 @@ class RetrainPanel(QWidget):
             "base_filters": int(self.base.currentText()),
             "patch": int(self.patch.currentText()),
             "augment": self.augment.isChecked(),
+            "time_budget_s": 60.0 * self.budget.value(),
         }
         if self.from_active.isChecked() and self.active_path is not None:
             out["init_from"] = str(self.active_path)
         return out
+
+    def first_model_defaults(self, minutes: int = 10) -> None:
+        """Settings for a folder's first model: from scratch, as many epochs as fit in
+        ``minutes`` (the best epoch is kept and scored on the test split)."""
+        if self.running:
+            return
+        self.from_scratch.setChecked(True)
+        self.epochs.setValue(200)
+        self.budget.setValue(minutes)
+        self.base.setCurrentText("16")
+        self.patch.setCurrentText("256")
+        self.batch.setValue(8)
+        self.lr.setValue(1e-3)
+        self.augment.setChecked(True)
+        self.status.setText(
+            f"A first model for this folder: press Start to train for {minutes} minutes."
+        )
 
     def start(self) -> None:
         if self.ctx is None or self.running:
@@ -289,9 +314,22 @@ class RetrainPanel(QWidget):
                 self.status.setText(event["message"].capitalize() + "…")
                 return
             done = (event["epoch"] - 1) * batches + event["batch"]
-            self.progress.setMaximum(epochs * batches)
-            self.progress.setValue(done)
-            self.time_left.setText(_duration(event.get("eta")))
+            left = event.get("eta")
+            budget = self.settings()["time_budget_s"]
+            if budget and event.get("elapsed") is not None:
+                by_budget = max(0.0, budget - event["elapsed"])
+                left = by_budget if left is None else min(left, by_budget)
+                share = min(1.0, event["elapsed"] / budget)
+                self.progress.setMaximum(1000)
+                self.progress.setValue(
+                    max(int(1000 * share), int(1000 * done / (epochs * batches)))
+                )
+            else:
+                self.progress.setMaximum(epochs * batches)
+                self.progress.setValue(done)
+            self.time_left.setText(_duration(left))
+            share = self.progress.value() / max(1, self.progress.maximum())
+            self.progress_line.emit(f"Training {share:.0%} · {_duration(left)}")
             if event.get("loss") is not None and not event.get("epoch_end"):
                 self._losses.append((event["epoch"] - 1 + event["batch"] / batches, event["loss"]))
             if event.get("epoch_end"):

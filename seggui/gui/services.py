@@ -185,7 +185,7 @@ class PredictionService(LatestWorker):
                 except OSError:
                     pass  # the cache is an optimisation; a full disk must not stop review
         scores = None
-        if slide.scorable and len(self._meta.classes) == len(self.classes):
+        if slide.scorable and self._meta.classes.same_as(self.classes):
             try:
                 truth = read_mask(slide.mask_path, self.classes)
                 if truth.shape == labels.shape:

@@ -228,17 +228,19 @@ class Session(QObject):
 
     # -- scores ----------------------------------------------------------------------------------
     def _scorable_against(self, pred: SlidePrediction | None, shape) -> bool:
+        return pred is not None and pred.labels.shape == shape and self.knows_classes()
+
+    def knows_classes(self) -> bool:
+        """True when the active model's classes are the folder's (same names, same order):
+        only then are its predictions scored against the folder's masks."""
         return (
-            pred is not None
-            and pred.labels.shape == shape
-            and self.model_meta is not None
-            and len(self.model_meta.classes) == len(self.ctx.classes)
+            self.model_meta is not None
+            and self.ctx is not None
+            and self.model_meta.classes.same_as(self.ctx.classes)
         )
 
     def _compare(self, truth: np.ndarray, pred: np.ndarray) -> Scores | None:
-        if truth.shape != pred.shape or self.model_meta is None:
-            return None
-        if len(self.model_meta.classes) != len(self.ctx.classes):
+        if truth.shape != pred.shape or not self.knows_classes():
             return None
         return Scores.compare(truth, pred, len(self.ctx.classes))
 

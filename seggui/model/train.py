@@ -308,7 +308,7 @@ def train(
                 settings.epochs,
                 batches,
                 batches,
-                math.nan,
+                float(history.history["loss"][-1]) if history.history.get("loss") else math.nan,
                 message="scoring the test split",
             )
         )

@@ -63,6 +63,7 @@ def test_demo_train_predict_evaluate(tmp_path):
     trained = seggui("train", str(demo), *TINY_TRAIN, "--out", str(tmp_path / "m.keras"))
     assert trained.returncode == 0, trained.stderr
     assert "test split" in trained.stdout and (tmp_path / "m.keras").exists()
+    assert "nan" not in trained.stderr and "loss " in trained.stderr  # the progress lines
     out = tmp_path / "pred"
     pred = seggui("predict", str(demo), "--out", str(out))
     assert pred.returncode == 0, pred.stderr
@@ -132,3 +133,24 @@ def test_glas_real_data_binary_masks(tmp_path):
     assert report["n_slides"] == 8 and 0 <= report["miou"] <= 1
     sizes = {Image.open(p).size for p in (folder / "images").glob("*.png")}
     assert (775, 522) in sizes
+
+
+def test_progress_line_never_prints_nan():
+    import math
+
+    from seggui.cli import progress_text
+    from seggui.model.train import TrainProgress
+
+    line = progress_text(TrainProgress(3, 3, 5, 5, math.nan, message="scoring the test split"))
+    assert "nan" not in line and "scoring the test split" in line
+    assert "loss 0.1235" in progress_text(TrainProgress(1, 3, 2, 5, 0.12345, val_iou=math.nan))
+
+
+def test_a_model_with_other_classes_is_not_scored(tmp_path):
+    demo = tmp_path / "d"
+    assert seggui("demo", "--out", str(demo), "--count", "4").returncode == 0
+    (demo / "classes.json").unlink()  # now the classes are "class 0" ... "class 3"
+    result = seggui("evaluate", str(demo), "--json")
+    assert result.returncode == 1
+    assert "classes" in result.stderr and "seggui train" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -147,3 +147,43 @@ def test_running_totals_equal_a_full_recount():
     for scope, total in records.totals().items():
         assert np.array_equal(total, fresh[scope])
     assert records.count("test")[1] == 8 and records.count("folder")[1] == 30
+
+
+def test_palette_masks_without_classes_json_get_class_names_and_visible_colours(tmp_path):
+    from seggui.core.classes import display_colors, vanishes
+    from seggui.core.folder import open_folder
+
+    folder = tmp_path / "lung"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255] + [0] * 756  # class 3: white
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+            folder / "images" / f"t{i}.png"
+        )
+        mask = Image.fromarray(rng.integers(0, 4, (32, 32)).astype(np.uint8), "P")
+        mask.putpalette(palette)
+        mask.save(folder / "masks" / f"t{i}.png")
+    stray = np.asarray(Image.open(folder / "masks" / "t5.png")).copy()
+    stray[:10, :10] = 9  # one mask with a stray value in a corner
+    m = Image.fromarray(stray, "P")
+    m.putpalette(palette)
+    m.save(folder / "masks" / "t5.png")
+    ctx = open_folder(folder)
+    assert ctx.classes.names == ["class 0", "class 1", "class 2", "class 3"]
+    assert ctx.classes[3].color == (255, 255, 255) and vanishes((255, 255, 255))
+    shown = display_colors(ctx.classes)
+    assert tuple(shown[3]) != (255, 255, 255) and tuple(shown[0]) == (255, 0, 0)
+    t5 = ctx.scan.get("t5")
+    assert not t5.scorable and "value 9" in t5.problem_text() and "t5.png" in t5.problem_text()
+    assert sum(s.scorable for s in ctx.slides) == 11
+
+
+def test_a_rare_real_class_next_to_the_others_is_kept():
+    from seggui.core.folder import class_values
+
+    seen = {0: [(1, 0.5)] * 10, 1: [(1, 0.4)] * 10, 2: [(1, 0.1)] * 6, 3: [(1, 0.03)]}
+    assert class_values(seen, 10) == {0, 1, 2, 3}
+    seen[9] = [(1, 0.0004)]
+    assert class_values(seen, 10) == {0, 1, 2, 3}

@@ -192,3 +192,18 @@ def test_current_prediction_survives_background_scoring_of_a_big_folder(qtbot, w
     assert window.current in window.predictions
     window._render()
     assert "Predicting" not in window.views.right_title.text()
+
+
+def test_a_model_with_other_classes_is_shown_unscored(qtbot, window, demo_folder):
+    (demo_folder / "classes.json").unlink()
+    open_and_wait(qtbot, window, demo_folder, 6)
+    assert window.ctx.classes.names == ["class 0", "class 1", "class 2", "class 3"]
+    assert all(c.isChecked() for c in window.overlay.class_checks)
+    qtbot.waitUntil(lambda: window.current in window.predictions, timeout=TIMEOUT)
+    assert window.notice.isVisible() and "not scored" in window.notice.text.text()
+    assert window.session.records.get(window.current) is None
+    assert "mIoU" not in window.views.right_title.text()
+    window.display.hover(5, 5)
+    assert "prediction: " in window.display.hover(5, 5)
+    qtbot.mouseClick(window.notice.button, Qt.MouseButton.LeftButton)
+    assert window.retrain_dock.isVisible() and window.retrain.budget.value() == 10
