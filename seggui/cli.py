@@ -16,7 +16,7 @@ from pathlib import Path
 
 from seggui import __version__
 
-SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "gui")
+SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "export", "gui")
 
 
 class CliError(Exception):
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="seggui",
         description="Review semantic segmentation of tissue images. `seggui [FOLDER]` opens the "
         "window (the demo when no folder is given); the subcommands work headless.",
-        epilog="subcommands: demo, train, predict, evaluate (`seggui SUBCOMMAND --help`)",
+        epilog="subcommands: demo, train, predict, evaluate, export (`seggui SUBCOMMAND --help`)",
     )
     p.add_argument("--version", action="version", version=f"seggui {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks on failure")
@@ -115,6 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model", help="model .keras (default: active, else bundled)")
     e.add_argument("--all", action="store_true", help="score every slide, not only the test split")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    x = sub.add_parser(
+        "export", help="annotations (or predictions) as QuPath GeoJSON and/or palette PNGs"
+    )
+    x.add_argument("folder")
+    x.add_argument("--geojson", metavar="DIR", help="one GeoJSON FeatureCollection per slide")
+    x.add_argument("--masks", metavar="DIR", help="one mode-P PNG per slide, class palette")
+    x.add_argument("--prediction", action="store_true", help="export the model's prediction")
+    x.add_argument("--model", help="model .keras for --prediction (default: active, else bundled)")
+    x.add_argument("--include-background", action="store_true", help="export it too (GeoJSON)")
     return p
 
 
@@ -277,6 +286,45 @@ def cmd_evaluate(args) -> int:
     return 0 if report.overall is not None else 1
 
 
+def cmd_export(args) -> int:
+    from seggui.core.export import export_slides
+    from seggui.core.imageio import read_image
+
+    if not args.geojson and not args.masks:
+        print("seggui export: error: give --geojson DIR and/or --masks DIR", file=sys.stderr)
+        return 2
+    ctx = _open(args.folder)
+    classes, predictor = ctx.classes, None
+    if args.prediction:
+        _quiet_tensorflow()
+        from seggui.model.predict import Predictor
+
+        _, model, meta = _load_model(ctx, args.model)
+        classes, predictor = meta.classes, Predictor(model, meta.depth)
+    slides = [s for s in ctx.slides if (s.usable if predictor else s.scorable)]
+    done, problems = export_slides(
+        slides,
+        classes,
+        args.geojson,
+        args.masks,
+        args.include_background,
+        (lambda s: predictor.predict(read_image(s.image_path)).labels) if predictor else None,
+        ProgressBar("export"),
+    )
+    for p in problems + ctx.scan.all_problems():
+        print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
+    what = "predictions" if predictor is not None else "annotations"
+    print(
+        f"exported the {what} of {done} slides"
+        + "".join(
+            f" · {kind} in {d}"
+            for kind, d in (("GeoJSON", args.geojson), ("masks", args.masks))
+            if d
+        )
+    )
+    return 0 if done or not slides else 1
+
+
 def cmd_gui(args) -> int:
     try:
         from seggui.gui.app import run
@@ -299,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": cmd_train,
         "predict": cmd_predict,
         "evaluate": cmd_evaluate,
+        "export": cmd_export,
         "gui": cmd_gui,
     }[args.command]
     try:

@@ -48,6 +48,8 @@ class ClassSet:
 
     classes: tuple[ClassInfo, ...]
     source: str = "default"
+    #: The class marked as background in classes.json (eraser, exports), if any.
+    marked_background: int | None = None
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -73,7 +75,19 @@ class ClassSet:
         return flat + [0] * (768 - len(flat))
 
     def to_json(self) -> dict:
-        return {"classes": [{"name": c.name, "color": list(c.color)} for c in self.classes]}
+        data: dict = {"classes": [{"name": c.name, "color": list(c.color)} for c in self.classes]}
+        if self.marked_background is not None:
+            data["background"] = self.marked_background
+        return data
+
+    @property
+    def background(self) -> int | None:
+        """The background class: the one marked in classes.json, else one named
+        "background"; None when nothing says which (then no class is treated as one)."""
+        if self.marked_background is not None:
+            return self.marked_background
+        names = [n.lower() for n in self.names]
+        return names.index("background") if "background" in names else None
 
     @classmethod
     def from_json(cls, data: dict, source: str = CLASSES_FILE) -> ClassSet:
@@ -91,7 +105,26 @@ class ClassSet:
             raise ClassesError("at least two classes are needed")
         if len(classes) > 255:
             raise ClassesError("at most 255 classes are supported")
-        return cls(classes, source)
+        background = data.get("background")
+        if background is not None and (
+            not isinstance(background, int) or not 0 <= background < len(classes)
+        ):
+            raise ClassesError(f"background must be a class index, not {background!r}")
+        return cls(classes, source, background)
+
+    def edited(
+        self, names: list[str], colors: list[tuple[int, int, int]], background: int | None
+    ) -> ClassSet:
+        """The same classes (same values in the masks) with new names, colours, background."""
+        if len(names) != len(self) or len(colors) != len(self):
+            raise ClassesError("renaming keeps the number of classes")
+        if any(not n.strip() for n in names) or len({n.strip() for n in names}) != len(names):
+            raise ClassesError("class names must be non-empty and different")
+        infos = tuple(
+            ClassInfo(n.strip(), tuple(int(v) for v in c))
+            for n, c in zip(names, colors, strict=True)
+        )
+        return ClassSet(infos, CLASSES_FILE, background)
 
     @classmethod
     def default(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from seggui.core import workspace as ws
+from seggui.core.atomic import atomic_write_text
 from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.classes import (
     CLASSES_FILE,
@@ -48,9 +51,28 @@ class FolderContext:
         return self.scorable(self.split.train if part == "train" else self.split.test)
 
 
-def resolve_classes(root: Path, scan: FolderScan) -> ClassSet:
-    """classes.json beside the data, else what a sample of masks shows, else defaults."""
-    for candidate in (root / CLASSES_FILE, root / "masks" / CLASSES_FILE):
+def classes_files(root: Path, workspace: Path | None = None) -> list[Path]:
+    """Where a folder's classes.json may be, in the order they are looked for."""
+    out = [root / CLASSES_FILE, root / "masks" / CLASSES_FILE]
+    return out + ([workspace / CLASSES_FILE] if workspace is not None else [])
+
+
+def save_classes(root: Path, workspace: Path, classes: ClassSet) -> Path:
+    """Write ``classes`` to the folder's classes.json (atomically): the file it came from,
+    else beside the data, else (read-only folder) in the workspace. Mask values never change."""
+    text = json.dumps(classes.to_json(), indent=1) + "\n"
+    existing = [p for p in classes_files(root, workspace) if p.exists()]
+    for target in existing[:1] + [root / CLASSES_FILE, workspace / CLASSES_FILE]:
+        if target.parent == workspace or ws.is_writable(target.parent):
+            atomic_write_text(target, text)
+            return target
+    raise OSError(f"{root}: classes.json cannot be written")
+
+
+def resolve_classes(root: Path, scan: FolderScan, workspace: Path | None = None) -> ClassSet:
+    """classes.json beside the data (or in the workspace of a read-only folder), else what
+    a sample of masks shows, else defaults."""
+    for candidate in classes_files(root, workspace):
         if candidate.exists():
             try:
                 return read_classes_file(candidate)
@@ -117,7 +139,7 @@ def open_folder(
     root = Path(root)
     scan = scan_folder(root, progress, cancel)
     workspace = workspace_dir(root)
-    classes = resolve_classes(root, scan)
+    classes = resolve_classes(root, scan, workspace)
     masks = MaskStore(scan, workspace, classes)
     masks.apply_overrides()  # corrected masks kept in the workspace are used everywhere
     split = load_or_create_split(workspace, [s.name for s in scan.slides if s.scorable])

@@ -57,7 +57,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Export scores as CSV",
         separator=True,
     ),
+    ActionSpec("export_annotations", "file", "Export &annotations (GeoJSON, masks)…"),
     ActionSpec("quit", "file", "&Quit", ("Ctrl+Q",), separator=True),
+    ActionSpec("edit_classes", "edit", "&Classes… (names, colours, background)"),
     ActionSpec("undo", "edit", "&Undo", ("Ctrl+Z",), "Undo the last stroke, fill or lasso"),
     ActionSpec("redo", "edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo"),
     ActionSpec(

@@ -58,8 +58,8 @@ class Editor(QObject):
         if self.eraser_class is not None and self.eraser_class < self.n_classes:
             return self.eraser_class
         ctx = self.session.ctx
-        names = [n.lower() for n in ctx.classes.names] if ctx is not None else []
-        return names.index("background") if "background" in names else 0
+        background = ctx.classes.background if ctx is not None else None
+        return 0 if background is None else background
 
     def set_tool(self, tool: str) -> None:
         if tool not in TOOLS:

@@ -27,12 +27,14 @@ from seggui import __version__
 from seggui.core import registry
 from seggui.core.atomic import atomic_write_text
 from seggui.core.demo import write_demo
-from seggui.core.folder import FolderContext, open_folder
+from seggui.core.export import export_slides
+from seggui.core.folder import FolderContext, open_folder, save_classes
 from seggui.core.report import scores_csv
 from seggui.core.review import STATES
 from seggui.core.workspace import user_data_dir
 from seggui.gui import actions as action_table
 from seggui.gui.canvas import ViewPair
+from seggui.gui.class_editor import ClassEditor
 from seggui.gui.display import SlideDisplay
 from seggui.gui.editor import Editor, EditorBar
 from seggui.gui.panels import Notice, OverlayPanel, ReviewPanel, ScoresPanel, _swatch
@@ -124,6 +126,8 @@ class MainWindow(QMainWindow):
             "open": self.choose_folder,
             "open_demo": self.open_demo,
             "export_csv": self.export_csv,
+            "export_annotations": self.export_annotations,
+            "edit_classes": self.edit_classes,
             "quit": self.close,
             "undo": e.undo,
             "redo": e.redo,
@@ -170,6 +174,7 @@ class MainWindow(QMainWindow):
         self.editor.edited.connect(self._after_edit)
         self.slide_list.current_changed.connect(self.show_slide)
         self.overlay.changed.connect(self._overlay_changed)
+        self.overlay.edit_classes.connect(self.edit_classes)
         self.views.hovered.connect(lambda x, y: self.hover_label.setText(self.display.hover(x, y)))
         self.review.marked.connect(self._mark)
         self.review.note_edited.connect(self._note)
@@ -443,6 +448,68 @@ class MainWindow(QMainWindow):
         )
         atomic_write_text(path, text)
         self.statusBar().showMessage(f"Scores written to {path}", 10000)
+
+    def export_annotations(self) -> None:
+        """Every slide's annotation (corrected where it was) as GeoJSON and palette PNGs."""
+        ctx = self.session.ctx
+        if ctx is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export annotations into", str(ctx.root))
+        if folder:
+            self.write_exports(Path(folder))
+
+    def write_exports(self, folder: Path) -> Job:
+        ctx = self.session.ctx
+        self.session.save_all()
+        self.session.saver.flush()  # the export includes the edits just made
+        slides = [s for s in ctx.slides if s.scorable]
+        return self.run_job(
+            lambda progress, cancel: export_slides(
+                slides,
+                ctx.classes,
+                folder / "geojson",
+                folder / "masks",
+                False,
+                None,
+                progress,
+                cancel,
+            ),
+            lambda done: self.statusBar().showMessage(
+                f"Exported {done[0]} slides to {folder} (geojson/, masks/)"
+                + (f"; {len(done[1])} could not be read" if done[1] else ""),
+                15000,
+            ),
+            "Exporting",
+        )
+
+    # -- classes ---------------------------------------------------------------------------------
+    def edit_classes(self) -> None:
+        ctx = self.session.ctx
+        if ctx is None:
+            return
+        colour_masks = ctx.classes.source == "mask colours" or any(
+            loaded.base is not None and loaded.base.fmt.coding == "colour"
+            for loaded in self.session.loaded.values()
+        )
+        dialog = ClassEditor(ctx.classes, colour_masks, self)
+        if dialog.exec() and dialog.result_classes is not None:
+            self.apply_classes(dialog.result_classes)
+
+    def apply_classes(self, classes) -> None:
+        """Save new class names, colours or background and show them everywhere."""
+        ctx = self.session.ctx
+        try:
+            path = save_classes(ctx.root, ctx.workspace, classes)
+        except OSError as exc:
+            self._error("Classes not saved", str(exc))
+            return
+        self.session.set_classes(classes)
+        self.overlay.set_classes(classes)
+        self.editor_bar.set_classes(classes, _swatch)
+        if self.session.model_path is not None:  # the model may now know these classes
+            self.activate_model(self.session.model_path, persist=False)
+        self._render()
+        self.statusBar().showMessage(f"Classes saved to {path}", 10000)
 
     # -- review ----------------------------------------------------------------------------------
     def toggle_mark(self, state: str) -> None:

@@ -43,6 +43,7 @@ class OverlayPanel(QGroupBox):
     """Overlay on/off, opacity, fill or contour, difference view, and per-class visibility."""
 
     changed = pyqtSignal()
+    edit_classes = pyqtSignal()
 
     def __init__(self, parent=None):
         super().__init__("Overlay", parent)
@@ -70,7 +71,13 @@ class OverlayPanel(QGroupBox):
         form.addRow(self.difference)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(QLabel("Classes"))
+        heading = QHBoxLayout()
+        heading.addWidget(QLabel("Classes"), 1)
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setToolTip("Rename classes, change their colours, mark the background")
+        self.edit_button.clicked.connect(self.edit_classes)
+        heading.addWidget(self.edit_button)
+        layout.addLayout(heading)
         layout.addLayout(self.class_box)
         for w in (self.enabled, self.fill, self.contour, self.difference):
             w.toggled.connect(self.changed)

@@ -120,6 +120,12 @@ class Session(QObject):
         self.slide_list.update_count()
         self.thumbs.want([], [s.name for s in ctx.slides if s.usable])
 
+    def set_classes(self, classes) -> None:
+        """New names, colours or background for the open folder's classes (same values)."""
+        self.ctx.classes = classes
+        self.ctx.masks.classes = classes
+        self.loader.classes = self.predictor.classes = classes
+
     def set_model(self, path: Path) -> None:
         """Predict with ``path`` from now on; scores of the previous model are dropped."""
         self.generation += 1

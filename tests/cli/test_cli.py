@@ -154,3 +154,41 @@ def test_a_model_with_other_classes_is_not_scored(tmp_path):
     assert result.returncode == 1
     assert "classes" in result.stderr and "seggui train" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_export_real_gleason_masks_to_geojson_round_trips(tmp_path):
+    from seggui.core.classes import ClassSet
+    from seggui.core.export import rasterise
+
+    src = shared_folder("gleason")
+    folder = tmp_path / "gleason"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for stem in ("test10", "test100"):
+        shutil.copy(src / "images" / f"{stem}.jpg", folder / "images")
+        shutil.copy(src / "masks" / f"{stem}.png", folder / "masks")
+    out, masks = tmp_path / "geo", tmp_path / "png"
+    result = seggui(
+        "export", str(folder), "--geojson", str(out), "--masks", str(masks), "--include-background"
+    )
+    assert result.returncode == 0, result.stderr
+    classes = ClassSet.default(5, names=[f"class {i}" for i in range(5)])
+    holes = 0
+    for stem in ("test10", "test100"):
+        data = json.loads((out / f"{stem}.geojson").read_text())
+        assert data["type"] == "FeatureCollection" and data["features"]
+        for f in data["features"]:
+            assert f["type"] == "Feature" and f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+            assert f["properties"]["objectType"] == "annotation"
+            assert set(f["properties"]["classification"]) == {"name", "color"}
+            holes += len(f["geometry"]["coordinates"]) - 1
+        truth = np.asarray(Image.open(src / "masks" / f"{stem}.png"))
+        back = rasterise(data, truth.shape, classes)
+        for c in np.unique(truth):
+            a, b = truth == c, back == c
+            assert (a & b).sum() / (a | b).sum() >= 0.99
+        with Image.open(masks / f"{stem}.png") as m:
+            assert m.mode == "P" and np.array_equal(np.asarray(m), truth)
+    assert holes > 0  # the real masks have regions with holes, and they are kept
+    usage = seggui("export", str(folder))
+    assert usage.returncode == 2

@@ -207,3 +207,38 @@ def test_a_model_with_other_classes_is_shown_unscored(qtbot, window, demo_folder
     assert "prediction: " in window.display.hover(5, 5)
     qtbot.mouseClick(window.notice.button, Qt.MouseButton.LeftButton)
     assert window.retrain_dock.isVisible() and window.retrain.budget.value() == 10
+
+
+def test_class_editor_renames_without_touching_masks_and_the_model_then_scores(
+    qtbot, window, demo_folder, tmp_path
+):
+    from seggui.gui.class_editor import ClassEditor
+
+    (demo_folder / "classes.json").unlink()
+    masks = {p.name: p.read_bytes() for p in (demo_folder / "masks").iterdir()}
+    open_and_wait(qtbot, window, demo_folder, 6)
+    qtbot.waitUntil(lambda: window.current in window.predictions, timeout=TIMEOUT)
+    assert window.session.records.get(window.current) is None  # other names: not scored
+    dialog = ClassEditor(window.ctx.classes, parent=window)
+    for field, name in zip(dialog.names, ["background", "stroma", "gland", "nucleus"], strict=True):
+        field.setText(name)
+    dialog.set_color(1, (200, 120, 40))
+    dialog.background.button(0).setChecked(True)
+    dialog._accept()
+    window.apply_classes(dialog.result_classes)
+    saved = (demo_folder / "classes.json").read_text()
+    assert '"stroma"' in saved and '"background": 0' in saved
+    assert not list(demo_folder.glob(".tmp-*"))
+    assert {p.name: p.read_bytes() for p in (demo_folder / "masks").iterdir()} == masks
+    assert [c.text() for c in window.overlay.class_checks][1] == "stroma"
+    assert window.ctx.classes[1].color == (200, 120, 40)
+    # The bundled model knows these names: its predictions are scored now.
+    qtbot.waitUntil(lambda: window.current in window.slide_list.model.scores, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: window.session.records.get(window.current) is not None, timeout=TIMEOUT
+    )
+    assert not window.notice.isVisible()
+    job = window.write_exports(tmp_path / "out")
+    qtbot.waitUntil(job.isFinished, timeout=TIMEOUT)
+    assert len(list((tmp_path / "out" / "geojson").glob("*.geojson"))) == 6
+    assert len(list((tmp_path / "out" / "masks").glob("*.png"))) == 6
