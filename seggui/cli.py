@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dice", action="store_true", help="add a Dice term to the loss")
     t.add_argument("--class-weights", choices=("none", "balanced"), default="none")
     t.add_argument("--from-model", help="start from this model's weights instead of scratch")
+    t.add_argument(
+        "--include-needs-fix", action="store_true", help="also train on slides marked needs fix"
+    )
+    t.add_argument(
+        "--include-rejected", action="store_true", help="also train on rejected annotations"
+    )
     t.add_argument("--out", help="also save the model to this .keras path")
     t.add_argument(
         "--no-activate",
@@ -200,11 +206,16 @@ def cmd_train(args) -> int:
         dice_loss=args.dice,
         class_weights=args.class_weights,
         init_from=args.from_model,
+        include_needs_fix=args.include_needs_fix,
+        include_rejected=args.include_rejected,
     )
     if args.out and not args.out.endswith(".keras"):
         raise CliError("--out must end in .keras")
+    from seggui.core.curation import curate
+
+    curation = curate(ctx, None, args.include_needs_fix, args.include_rejected)
     print(
-        f"training on {len(ctx.part('train'))} slides, testing on {len(ctx.part('test'))} "
+        f"{curation.summary()}; testing on {len(curation.test)} "
         f"({len(ctx.classes)} classes: {', '.join(ctx.classes.names)})",
         file=sys.stderr,
     )
@@ -226,6 +237,10 @@ def cmd_train(args) -> int:
     miou = "n/a" if m.get("miou") is None else f"{m['miou']:.4f}"
     dice = "n/a" if m.get("mean_dice") is None else f"{m['mean_dice']:.4f}"
     print(f"test split ({m.get('n_slides', 0)} slides): mIoU {miou}, mean Dice {dice}")
+    clean = m.get("without_rejected") or {}
+    if result.curation is not None and result.curation.rejected_test:
+        cm = "n/a" if clean.get("miou") is None else f"{clean['miou']:.4f}"
+        print(f"  without its {len(result.curation.rejected_test)} rejected slides: mIoU {cm}")
     for c in m.get("per_class", []):
         iou = "n/a" if c["iou"] is None else f"{c['iou']:.4f}"
         print(f"  {c['name']}: IoU {iou}")
@@ -259,7 +274,8 @@ def cmd_evaluate(args) -> int:
 
     ctx = _open(args.folder)
     path, model, meta = _load_model(ctx, args.model)
-    _check_classes(ctx, meta)
+    if any(s.scorable for s in ctx.slides):  # nothing to score: report the folder's problems
+        _check_classes(ctx, meta)
     if args.all:
         slides = [s for s in ctx.slides if s.has_mask or s.problems]
     else:

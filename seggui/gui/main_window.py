@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         s.status.connect(lambda m: self.statusBar().showMessage(m, 15000))
         s.task.connect(self.task_label.setText)
         s.error.connect(self._error)
-        s.saved.connect(lambda name: self._after_edit(name))
+        s.saved.connect(lambda name: (self._after_edit(name), self._review_states_changed()))
         self.editor.changed.connect(self._sync_tool_actions)
         self.editor.edited.connect(self._after_edit)
         self.slide_list.current_changed.connect(self.show_slide)
@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         for problem in ctx.scan.problems:
             self.statusBar().showMessage(f"{problem.name}: {problem.reason}", 15000)
         self.retrain.set_context(ctx, self.session.model_path)
+        self._review_states_changed()
         self._update_folder_scores()
         if ctx.slides:
             self.slide_list.step(0)
@@ -525,6 +526,11 @@ class MainWindow(QMainWindow):
         r = s.reviews.set(s.current, state or None)
         self.review.show_review(r.state, r.note)
         self.slide_list.model.set_review(s.current, r.state)
+        self._review_states_changed()
+
+    def _review_states_changed(self) -> None:
+        states = self.slide_list.model.reviews
+        self.retrain.set_review_states({n: st or None for n, st in states.items()})
 
     def _note(self, text: str) -> None:
         s = self.session

@@ -36,6 +36,7 @@ from PyQt6.QtWidgets import (
 )
 
 from seggui.core import registry as store
+from seggui.core.curation import curate
 from seggui.core.folder import FolderContext
 
 
@@ -70,6 +71,13 @@ class RetrainPanel(QWidget):
         self._last_plot = 0.0
         self.last_result: dict | None = None
 
+        self.include_needs_fix = QCheckBox("Also train on slides marked “needs fix”")
+        self.include_rejected = QCheckBox("Also train on rejected annotations")
+        self.curation_label = QLabel("")
+        self.curation_label.setWordWrap(True)
+        self._states: dict[str, str | None] = {}
+        for box in (self.include_needs_fix, self.include_rejected):
+            box.toggled.connect(self.refresh_curation)
         self.split_label = QLabel("No folder")
         self.split_list = QListWidget()
         self.split_list.setMaximumHeight(90)
@@ -77,6 +85,9 @@ class RetrainPanel(QWidget):
         sl = QVBoxLayout(split_box)
         sl.addWidget(self.split_label)
         sl.addWidget(self.split_list)
+        sl.addWidget(self.curation_label)
+        sl.addWidget(self.include_needs_fix)
+        sl.addWidget(self.include_rejected)
 
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
@@ -189,7 +200,27 @@ class RetrainPanel(QWidget):
         for s in train:
             self.split_list.addItem(f"train · {s.name}")
         self.start_button.setEnabled(bool(train) and not self.running)
+        self.refresh_curation()
         self.refresh_versions()
+
+    def set_review_states(self, states: dict[str, str | None]) -> None:
+        """The review marks that decide what the next run learns from."""
+        self._states = dict(states)
+        self.refresh_curation()
+
+    def refresh_curation(self) -> None:
+        if self.ctx is None:
+            self.curation_label.setText("")
+            return
+        curation = curate(
+            self.ctx,
+            self._states,
+            self.include_needs_fix.isChecked(),
+            self.include_rejected.isChecked(),
+        )
+        self.curation = curation
+        self.curation_label.setText(f"<b>{curation.summary()}</b>")
+        self.start_button.setEnabled(bool(curation.train) and not self.running)
 
     def refresh_versions(self) -> None:
         rows: list[tuple[Path, store.ModelMeta]] = []
@@ -234,6 +265,8 @@ class RetrainPanel(QWidget):
             "patch": int(self.patch.currentText()),
             "augment": self.augment.isChecked(),
             "time_budget_s": 60.0 * self.budget.value(),
+            "include_needs_fix": self.include_needs_fix.isChecked(),
+            "include_rejected": self.include_rejected.isChecked(),
         }
         if self.from_active.isChecked() and self.active_path is not None:
             out["init_from"] = str(self.active_path)

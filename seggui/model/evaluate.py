@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_mask, write_mask
@@ -50,6 +52,13 @@ class EvalReport:
             ],
             "problems": [p.to_json() for p in self.problems],
         }
+
+    def without(self, names) -> EvalReport:
+        """The report over the same slides less ``names`` (no slide is predicted again)."""
+        names = set(names)
+        kept = {n: s for n, s in self.slides.items() if n not in names}
+        total = sum((s.confusion for s in kept.values()), np.zeros((len(self.classes),) * 2, int))
+        return EvalReport(self.classes, Scores.from_confusion(total) if kept else None, kept, [])
 
     def summary(self) -> dict:
         """The compact form saved in a model's metadata."""

@@ -21,6 +21,7 @@ import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
 from seggui.core.cancel import Cancelled, CancelToken
+from seggui.core.curation import Curation, curate
 from seggui.core.folder import FolderContext
 from seggui.core.slides import Slide
 from seggui.model import store
@@ -50,6 +51,8 @@ class TrainSettings:
     init_from: str | None = None
     val_fraction: float = 0.1
     steps_per_epoch: int = 0  # 0: one pass over each training slide's area
+    include_needs_fix: bool = False  # train on slides marked "needs fix" as they are
+    include_rejected: bool = False  # train on slides whose annotation was rejected
     time_budget_s: float = 0.0  # stop (and save) after this many seconds of fitting; 0: none
 
 
@@ -78,6 +81,7 @@ class TrainResult:
     cancelled: bool = False
     test_report: EvalReport | None = None
     skipped: dict[str, str] = field(default_factory=dict)
+    curation: Curation | None = None
 
 
 class _ProgressAndCancel(keras.callbacks.Callback):
@@ -214,10 +218,15 @@ def train(
     report = progress or (lambda p: None)
     classes = ctx.classes
     n = len(classes)
-    train_slides = ctx.part("train")
-    test_slides = ctx.part("test")
+    curation = curate(
+        ctx,
+        include_needs_fix=settings.include_needs_fix,
+        include_rejected=settings.include_rejected,
+    )
+    train_slides, test_slides = curation.train, curation.test
     if not train_slides:
-        raise TrainingError("no training slides with a usable image and mask in this folder")
+        why = f" after the review ({curation.summary()})" if curation.left_out else ""
+        raise TrainingError(f"no training slides with a usable image and mask{why}")
     fit_slides, val_slides = split_validation(train_slides, settings.val_fraction, settings.seed)
     batch = settings.batch_size
     crops = sum(
@@ -329,8 +338,12 @@ def train(
                 "epochs_run": len(history.history.get("loss", [])),
                 "best_val_iou": max(history.history.get("val_iou", [math.nan])),
                 "seconds": round(time.monotonic() - callbacks[0].start, 1),
+                "curation": curation.to_json(),
             },
-            test_metrics=test_report.summary(),
+            test_metrics={
+                **test_report.summary(),
+                "without_rejected": test_report.without(curation.rejected_test).summary(),
+            },
             source_folder=str(ctx.root.resolve()),
             parent=parent,
         )
@@ -343,6 +356,8 @@ def train(
             version = target
         if make_active:
             store.set_active(ctx.workspace, version)
-        return TrainResult(target, meta, history.history, False, test_report, dict(skipped.reasons))
+        return TrainResult(
+            target, meta, history.history, False, test_report, dict(skipped.reasons), curation
+        )
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -234,11 +234,24 @@ def test_class_editor_renames_without_touching_masks_and_the_model_then_scores(
     assert window.ctx.classes[1].color == (200, 120, 40)
     # The bundled model knows these names: its predictions are scored now.
     qtbot.waitUntil(lambda: window.current in window.slide_list.model.scores, timeout=TIMEOUT)
-    qtbot.waitUntil(
-        lambda: window.session.records.get(window.current) is not None, timeout=TIMEOUT
-    )
+    qtbot.waitUntil(lambda: window.session.records.get(window.current) is not None, timeout=TIMEOUT)
     assert not window.notice.isVisible()
     job = window.write_exports(tmp_path / "out")
     qtbot.waitUntil(job.isFinished, timeout=TIMEOUT)
     assert len(list((tmp_path / "out" / "geojson").glob("*.geojson"))) == 6
     assert len(list((tmp_path / "out" / "masks").glob("*.png"))) == 6
+
+
+def test_retrain_panel_counts_follow_the_review(qtbot, window, demo_folder):
+    open_and_wait(qtbot, window, demo_folder, 6)
+    train = window.ctx.split.train
+    window.slide_list.select(train[0])
+    qtbot.keyClick(window, Qt.Key.Key_3)  # rejected
+    window.slide_list.select(train[1])
+    qtbot.keyClick(window, Qt.Key.Key_2)  # needs fix
+    text = window.retrain.curation_label.text()
+    assert f"{len(train) - 2} training slides" in text
+    assert "1 rejected left out" in text and "1 needing a fix left out" in text
+    window.retrain.include_needs_fix.setChecked(True)
+    assert "needing a fix" not in window.retrain.curation_label.text()
+    assert window.retrain.settings()["include_needs_fix"] is True

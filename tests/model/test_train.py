@@ -61,3 +61,38 @@ def test_retrain_from_active_model(small_demo):
     second = train(ctx, TrainSettings(epochs=1, init_from=str(first.model_path), **TINY))
     assert second.meta.parent == first.model_path.stem
     assert len(store.list_versions(ctx.workspace)) == 2
+
+
+def test_review_decisions_decide_what_training_learns(small_demo, monkeypatch):
+    from seggui.core.review import ReviewStore
+    from seggui.model import pipeline
+
+    ctx = open_folder(small_demo)
+    train_names = ctx.split.train
+    rejected, needs_fix = train_names[0], train_names[1]
+    store_ = ReviewStore(ctx.workspace)
+    store_.set(rejected, "rejected")
+    store_.set(needs_fix, "needs fix")
+    store_.set(ctx.split.test[0], "rejected")
+    store_.close()
+    used = []  # slides given to training or validation
+
+    def spy(real):
+        def dataset(items, *args, **kwargs):
+            used.extend(i.name for i in items)
+            return real(items, *args, **kwargs)
+
+        return dataset
+
+    monkeypatch.setattr("seggui.model.train.train_dataset", spy(pipeline.train_dataset))
+    monkeypatch.setattr("seggui.model.train.eval_dataset", spy(pipeline.eval_dataset))
+    result = train(ctx, TrainSettings(epochs=1, **TINY))
+    assert rejected not in used and needs_fix not in used and used
+    curation = result.meta.training["curation"]
+    assert curation["left_out"] == {rejected: "rejected", needs_fix: "needs fix"}
+    assert curation["rejected_test_slides"] == [ctx.split.test[0]]
+    clean = result.meta.test_metrics["without_rejected"]
+    assert clean["n_slides"] == result.meta.test_metrics["n_slides"] - 1
+    used.clear()
+    train(ctx, TrainSettings(epochs=1, include_needs_fix=True, **TINY))
+    assert needs_fix in used and rejected not in used
