@@ -60,8 +60,19 @@ def main() -> int:
         baseline[f"b{batch}_median_ms_per_tile"] = t["median_ms"] / batch
         baseline[f"b{batch}_min_ms_per_tile"] = t["min_ms"] / batch
     rows = [baseline]
+    if "openvino" in backends:
+        backends.insert(backends.index("openvino"), "openvino-top-only")
     for backend in backends:
-        predictor = Predictor(model, meta.depth, backend=backend)
+        if backend == "openvino-top-only":  # the graph before the review outputs, for their cost
+            from seggui.model.ovpath import OpenVinoRunner
+
+            predictor = Predictor(model, meta.depth, backend="openvino")
+            predictor._infer = OpenVinoRunner(
+                model, meta.base_filters, meta.depth, predictor._infer.precision, review=False
+            )
+            predictor.path += " (top class only, no review outputs)"
+        else:
+            predictor = Predictor(model, meta.depth, backend=backend)
         preds = [predictor.predict(im) for im in images]
         labels = np.stack([p.labels for p in preds])
         conf = np.stack([p.confidence for p in preds])

@@ -30,7 +30,8 @@ def _source_stamp(image_path: Path) -> str:
 
 
 class PredictionCache:
-    """Predicted labels and confidences (quantised to 1/255) for one model in one workspace."""
+    """Predicted labels, confidences and margins (quantised to 1/255) and every class's
+    probability (8-bit) for one model in one workspace."""
 
     def __init__(self, workspace: str | Path, key: str):
         self.dir = Path(workspace) / "cache" / key
@@ -39,22 +40,38 @@ class PredictionCache:
         safe = hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
         return self.dir / f"{safe}.npz"
 
-    def get(self, name: str, image_path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    def get(self, name: str, image_path: Path) -> tuple[np.ndarray, ...] | None:
+        """``(labels, confidence, margin, probs)`` if cached for this image file, else None."""
         path = self._path(name)
         try:
             with np.load(path) as data:
-                if str(data["stamp"]) != _source_stamp(image_path):
-                    return None
-                return data["labels"], data["confidence"].astype(np.float32) / 255.0
+                if str(data["stamp"]) != _source_stamp(image_path) or "probs" not in data:
+                    return None  # another image, or made before margins and probabilities
+                return (
+                    data["labels"],
+                    data["confidence"].astype(np.float32) / 255.0,
+                    data["margin"].astype(np.float32) / 255.0,
+                    data["probs"],
+                )
         except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
             return None
 
-    def put(self, name: str, image_path: Path, labels: np.ndarray, confidence: np.ndarray) -> None:
+    def put(
+        self,
+        name: str,
+        image_path: Path,
+        labels: np.ndarray,
+        confidence: np.ndarray,
+        margin: np.ndarray,
+        probs: np.ndarray,
+    ) -> None:
         buf = io.BytesIO()
         np.savez_compressed(
             buf,
             labels=labels.astype(np.uint8),
             confidence=np.round(np.clip(confidence, 0, 1) * 255).astype(np.uint8),
+            margin=np.round(np.clip(margin, 0, 1) * 255).astype(np.uint8),
+            probs=probs.astype(np.uint8),
             stamp=np.array(_source_stamp(image_path)),
         )
         self.dir.mkdir(parents=True, exist_ok=True)

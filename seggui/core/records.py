@@ -47,6 +47,10 @@ class ScoreRecords:
     def __contains__(self, name: str) -> bool:
         return name in self._slides
 
+    def items(self):
+        """(name, scores) of every scored slide."""
+        return self._slides.items()
+
     def get(self, name: str) -> Scores | None:
         return self._slides.get(name)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from seggui.core.classes import ClassSet
 from seggui.core.metrics import Scores
+from seggui.core.quality import SlideQuality
 from seggui.core.review import Review
 from seggui.core.slides import Slide
 
@@ -24,6 +25,7 @@ def scores_csv(
     part: Callable[[str], str],
     problem: Callable[[Slide], str],
     reviews: dict[str, Review],
+    quality: Callable[[str], SlideQuality | None] = lambda name: None,
 ) -> str:
     """One row per slide; empty cells where a slide has no score (yet)."""
     out = io.StringIO()
@@ -39,6 +41,10 @@ def scores_csv(
             "miou",
             "mean_dice",
             *[f"iou_{c.name}" for c in classes],
+            "label_quality",
+            "uncertainty",
+            "issue_pixels",
+            "out_of_sample",
             "problem",
         ]
     )
@@ -46,6 +52,12 @@ def scores_csv(
         s = scores(slide.name)
         r = reviews.get(slide.name)
         per_class = [_num(v) for v in s.iou] if s is not None else [""] * len(classes)
+        q = quality(slide.name)
+        facts = (
+            [_num(q.label_quality), _num(q.uncertainty), q.issue_pixels, int(q.out_of_sample)]
+            if q is not None
+            else ["", "", "", ""]
+        )
         writer.writerow(
             [
                 slide.name,
@@ -57,6 +69,7 @@ def scores_csv(
                 _num(s.miou) if s else "",
                 _num(s.mean_dice) if s else "",
                 *per_class,
+                *facts,
                 problem(slide),
             ]
         )

@@ -55,6 +55,24 @@ DIFF_TABLE = [QColor(255, 255, 255, 115).rgba(), QColor(*map(int, DIFF_COLOR), 1
 ] * 254
 
 
+def _heat(v: int) -> int:
+    """A colour for uncertainty ``v`` in 0..255: transparent blue when sure, to opaque
+    yellow-red when unsure."""
+    t = v / 255.0
+    r = int(255 * min(1.0, 2 * t))
+    g = int(255 * (1.0 - abs(2 * t - 1.0)) * 0.9)
+    b = int(255 * max(0.0, 1.0 - 2 * t))
+    return QColor(r, g, b, int(40 + 200 * t)).rgba()
+
+
+#: Colour tables of the right view's review layers.
+REVIEW_TABLES = {
+    "difference": DIFF_TABLE,
+    "issues": [QColor(255, 255, 255, 90).rgba(), QColor(255, 0, 255, 230).rgba()] + [0] * 254,
+    "uncertainty": [_heat(v) for v in range(256)],
+}
+
+
 class IndexedLayer(QGraphicsItem):
     """A uint8 array drawn through a colour table, without copying it."""
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 from PyQt6.QtCore import QTimer
 
 from seggui.core.classes import display_colors
-from seggui.gui.canvas import DIFF_TABLE, ViewPair, class_table
+from seggui.gui.canvas import DIFF_TABLE, REVIEW_TABLES, ViewPair, class_table
+
+RIGHT_TITLES = {
+    "difference": "Difference: red where prediction and annotation disagree",
+    "issues": "Label issues: magenta where the model confidently disagrees with the annotation",
+    "uncertainty": "Uncertainty: hot where the two likeliest classes are close",
+}
 from seggui.gui.panels import OverlayPanel, ScoresPanel
 from seggui.gui.session import Session
 
@@ -78,10 +84,15 @@ class SlideDisplay:
         scores = s.scores(name)
         if pred is None:
             self.views.right_title.setText("Predicting…" if s.model_path else "No model")
-        elif self._showing_difference():
-            self.views.right_title.setText(
-                "Difference: red where prediction and annotation disagree"
-            )
+        elif self._right_mode() is not None:
+            q = s.audit.get(name) or s.quality.get(name)
+            facts = ""
+            if q is not None:
+                oos = " (audit)" if q.out_of_sample else ""
+                facts = (
+                    f" · label quality {q.label_quality:.3f}{oos} · uncertainty {q.uncertainty:.3f}"
+                )
+            self.views.right_title.setText(RIGHT_TITLES[self._right_mode()] + facts)
         else:
             extra = f" · mIoU {scores.miou:.3f}" if scores is not None else ""
             self.views.right_title.setText(f"Prediction ({s.model_path.stem}){extra}")
@@ -91,13 +102,13 @@ class SlideDisplay:
             name if scores is not None else f"{name}: no scores (needs a mask and a prediction)",
         )
 
-    def _showing_difference(self) -> bool:
+    def _right_mode(self) -> str | None:
+        """The review layer the right view shows (None: the prediction)."""
         s = self.session
-        return (
-            self.overlay.difference.isChecked()
-            and s.current in s.predictions
-            and s.annotation(s.current)[0] is not None
-        )
+        mode = self.overlay.right_mode()
+        if mode is None or s.current not in s.predictions:
+            return None
+        return mode if s.review_layer(s.current, mode) is not None else None
 
     def restyle(self) -> None:
         """Apply the overlay settings: colour tables, opacity, which layers are visible."""
@@ -113,10 +124,11 @@ class SlideDisplay:
         show = self.overlay.enabled.isChecked()
         contour = self.overlay.contour.isChecked()
         opacity = self.overlay.opacity.value() / 100.0
-        difference = self._showing_difference()
+        mode = self._right_mode()
+        difference = mode is not None
         right = self.views.right
-        right.diff.set_array(s.difference(s.current) if difference else None)
-        right.diff.set_table(DIFF_TABLE)
+        right.diff.set_array(s.review_layer(s.current, mode) if difference else None)
+        right.diff.set_table(REVIEW_TABLES.get(mode, DIFF_TABLE))
         right.diff.setVisible(difference)
         for canvas, plain in ((self.views.left, True), (right, not difference)):
             table = self._table if canvas is self.views.left else self._prediction_table()

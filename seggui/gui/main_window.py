@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
             "overlay": o.enabled.setChecked,
             "contour": lambda on: (o.contour if on else o.fill).setChecked(True),
             "difference": o.difference.setChecked,
+            "issues": o.issues.setChecked,
+            "uncertainty": o.uncertainty.setChecked,
             "zoom_in": lambda: self.views.zoom(1.25),
             "zoom_out": lambda: self.views.zoom(0.8),
             "fit": self.views.fit,
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
         self.slide_list.current_changed.connect(self.show_slide)
         self.overlay.changed.connect(self._overlay_changed)
         self.overlay.edit_classes.connect(self.edit_classes)
+        self.scores.folder.confusion.cellClicked.connect(self.show_confusion_pair)
         self.views.hovered.connect(lambda x, y: self.hover_label.setText(self.display.hover(x, y)))
         self.review.marked.connect(self._mark)
         self.review.note_edited.connect(self._note)
@@ -193,6 +196,8 @@ class MainWindow(QMainWindow):
             ("overlay", self.overlay.enabled),
             ("contour", self.overlay.contour),
             ("difference", self.overlay.difference),
+            ("issues", self.overlay.issues),
+            ("uncertainty", self.overlay.uncertainty),
         )
         for key, widget in checks:
             self.actions[key].blockSignals(True)
@@ -427,6 +432,24 @@ class MainWindow(QMainWindow):
             s.records.total(scope), s.ctx.classes, f"{heading}: {done} of {total} slides scored"
         )
 
+    def show_confusion_pair(self, row: int, col: int) -> None:
+        """A click on the folder matrix's cell (annotated A, predicted B): the slides with
+        A-as-B pixels, most first."""
+        s = self.session
+        if s.ctx is None or max(row, col) >= len(s.ctx.classes):
+            return
+        names = s.ctx.classes.names
+        counts = {
+            name: int(scores.confusion[row, col])
+            for name, scores in s.records.items()
+            if scores.confusion[row, col] > 0
+        }
+        self.slide_list.show_pair((names[row], names[col]), counts)
+        self.statusBar().showMessage(
+            f"{len(counts)} slides have pixels annotated {names[row]} and predicted {names[col]}",
+            10000,
+        )
+
     def export_csv(self) -> None:
         if self.session.ctx is None:
             return
@@ -446,6 +469,7 @@ class MainWindow(QMainWindow):
             model.part,
             model.problem,
             s.reviews.all() if s.reviews else {},
+            lambda name: s.audit.get(name) or s.quality.get(name),
         )
         atomic_write_text(path, text)
         self.statusBar().showMessage(f"Scores written to {path}", 10000)

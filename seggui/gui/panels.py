@@ -58,7 +58,16 @@ class OverlayPanel(QGroupBox):
         mode = QButtonGroup(self)
         mode.addButton(self.fill)
         mode.addButton(self.contour)
-        self.difference = QCheckBox("Difference view (D)")
+        self.difference = QCheckBox("Difference (D)")
+        self.issues = QCheckBox("Label issues (I)")
+        self.uncertainty = QCheckBox("Uncertainty (U)")
+        self.right_modes = {
+            "difference": self.difference,
+            "issues": self.issues,
+            "uncertainty": self.uncertainty,
+        }
+        for box in self.right_modes.values():
+            box.toggled.connect(lambda on, b=box: self._only(b) if on else None)
         self.class_box = QVBoxLayout()
         self.class_checks: list[QCheckBox] = []
         form = QFormLayout()
@@ -68,7 +77,10 @@ class OverlayPanel(QGroupBox):
         row.addWidget(self.fill)
         row.addWidget(self.contour)
         form.addRow(row)
-        form.addRow(self.difference)
+        modes = QHBoxLayout()
+        for box in self.right_modes.values():
+            modes.addWidget(box)
+        form.addRow("Right view", modes)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         heading = QHBoxLayout()
@@ -79,9 +91,20 @@ class OverlayPanel(QGroupBox):
         heading.addWidget(self.edit_button)
         layout.addLayout(heading)
         layout.addLayout(self.class_box)
-        for w in (self.enabled, self.fill, self.contour, self.difference):
+        for w in (self.enabled, self.fill, self.contour, *self.right_modes.values()):
             w.toggled.connect(self.changed)
         self.opacity.valueChanged.connect(self.changed)
+
+    def _only(self, chosen: QCheckBox) -> None:
+        """The right view shows one of difference, label issues and uncertainty at a time."""
+        for box in self.right_modes.values():
+            if box is not chosen and box.isChecked():
+                box.blockSignals(True)
+                box.setChecked(False)
+                box.blockSignals(False)
+
+    def right_mode(self) -> str | None:
+        return next((k for k, b in self.right_modes.items() if b.isChecked()), None)
 
     def set_classes(self, classes: ClassSet) -> None:
         for check in self.class_checks:
@@ -125,7 +148,11 @@ class ScoresTable(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.per_class)
-        layout.addWidget(QLabel("Confusion (rows: annotation, columns: prediction, % of row)"))
+        layout.addWidget(
+            QLabel(
+                "Confusion (rows: annotation, columns: prediction, % of row; click a cell for its slides)"
+            )
+        )
         layout.addWidget(self.confusion)
 
     def show_scores(self, scores: Scores | None, classes: ClassSet, heading: str) -> None:

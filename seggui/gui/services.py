@@ -21,6 +21,7 @@ from seggui.core.mask_store import EditBase, read_for_edit
 from seggui.core.metrics import Scores
 from seggui.core.overlay import contour_layer
 from seggui.core.predcache import PredictionCache, model_key
+from seggui.core.quality import SlideQuality, slide_quality
 from seggui.core.slides import Slide
 from seggui.gui.workers import LatestWorker
 
@@ -48,6 +49,9 @@ class SlidePrediction:
     model_key: str
     image_path: Path | None = None
     contour: np.ndarray | None = None
+    margin: np.ndarray | None = None  # top-two margin, float32
+    probs: np.ndarray | None = None  # every class's probability, uint8 (H, W, C)
+    quality: SlideQuality | None = None
 
 
 def load_slide(slide: Slide, classes: ClassSet) -> LoadedSlide:
@@ -175,25 +179,37 @@ class PredictionService(LatestWorker):
             raise SlideFileError(slide.name, slide.problem_text() or "no image")
         hit = self._cache.get(name, slide.image_path) if self._cache else None
         if hit is not None:
-            labels, conf = hit
+            labels, conf, margin, probs = hit
         else:
             pred = self._predictor.predict(read_image(slide.image_path), cancel)
             labels, conf = np.ascontiguousarray(pred.labels, np.uint8), pred.confidence
+            margin, probs = pred.margin, pred.probs
             if self._cache is not None:
                 try:
-                    self._cache.put(name, slide.image_path, labels, conf)
+                    self._cache.put(name, slide.image_path, labels, conf, margin, probs)
                 except OSError:
                     pass  # the cache is an optimisation; a full disk must not stop review
-        scores = None
+        scores = truth = None
         if slide.scorable and self._meta.classes.same_as(self.classes):
             try:
                 truth = read_mask(slide.mask_path, self.classes)
                 if truth.shape == labels.shape:
                     scores = Scores.compare(truth, labels, len(self.classes))
+                else:
+                    truth = None
             except SlideFileError:
-                scores = None
+                truth = None
         result = SlidePrediction(
-            name, labels, conf, scores, self._key, slide.image_path, contour_layer(labels)
+            name,
+            labels,
+            conf,
+            scores,
+            self._key,
+            slide.image_path,
+            contour_layer(labels),
+            margin,
+            probs,
+            slide_quality(probs, labels, margin, truth),
         )
         with self._model_lock:
             if self._pending_model is not None:

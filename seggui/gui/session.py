@@ -20,6 +20,7 @@ from seggui.core.mask_store import MaskFormat, SaveResult
 from seggui.core.metrics import Scores, confusion
 from seggui.core.overlay import contour_layer, disagreement, update_contour
 from seggui.core.predcache import model_key
+from seggui.core.quality import SlideQuality, annotated_probability, issue_mask, slide_quality
 from seggui.core.records import ScoreRecords
 from seggui.core.review import ReviewStore
 from seggui.gui.canvas import to_pixmap
@@ -63,8 +64,10 @@ class Session(QObject):
         self.loaded: OrderedDict[str, LoadedSlide] = OrderedDict()
         self.predictions: OrderedDict[str, SlidePrediction] = OrderedDict()
         self.edits: dict[str, EditableMask] = {}
+        self.quality: dict[str, SlideQuality] = {}  # in-sample, from the active model
+        self.audit: dict[str, SlideQuality] = {}  # out-of-sample, from "Audit labels"
         self._contours: dict[str, np.ndarray] = {}  # contour layers of edited masks
-        self._diffs: dict[str, tuple[tuple, np.ndarray]] = {}
+        self._diffs: dict[tuple[str, str], tuple[tuple, np.ndarray]] = {}  # (name, mode)
         self.scope = "folder"
         self.paused = False  # no background prediction (while training)
         self._closed = False
@@ -107,6 +110,8 @@ class Session(QObject):
         )
         for cache in (self.loaded, self.predictions, self.edits, self._contours, self._diffs):
             cache.clear()
+        self.quality.clear()
+        self.audit.clear()
         self.current = None
         slides = {s.name: s for s in ctx.slides}
         for service in (self.loader, self.thumbs, self.predictor):
@@ -132,6 +137,7 @@ class Session(QObject):
         self.model_path = Path(path)
         self.predictions.clear()
         self._diffs.clear()
+        self.quality.clear()
         self.active_key = None  # until the service has loaded it
         self.records.clear()
         for name in list(self.slide_list.model.scores):
@@ -219,11 +225,13 @@ class Session(QObject):
         ):
             return  # for a folder or model no longer shown
         self._keep(self.predictions, name, result)
-        scores = result.scores
+        scores, quality = result.scores, result.quality
         edit = self.edits.get(name)
         if edit is not None:  # the mask in memory is newer than the file the service read
             scores = self._compare(edit.labels, result.labels)
+            quality = self._quality(result, edit.labels)
         self._set_scores(name, scores)
+        self._set_quality(name, quality)
         if name == self.current:
             self.shown_changed.emit()
 
@@ -255,6 +263,25 @@ class Session(QObject):
         self.slide_list.model.set_score(name, scores.miou if scores is not None else math.nan)
         self._schedule_totals()
 
+    def _quality(self, pred: SlidePrediction, truth: np.ndarray | None) -> SlideQuality | None:
+        if pred.probs is None or pred.margin is None:
+            return None
+        known = truth is not None and self.knows_classes()
+        return slide_quality(pred.probs, pred.labels, pred.margin, truth if known else None)
+
+    def _set_quality(self, name: str, quality: SlideQuality | None) -> None:
+        if quality is None:
+            self.quality.pop(name, None)
+        else:
+            self.quality[name] = quality
+        self.slide_list.model.set_quality(name, self.audit.get(name) or quality)
+
+    def set_audit(self, results: dict[str, SlideQuality]) -> None:
+        """Out-of-sample label quality from an audit; shown in place of the in-sample one."""
+        self.audit = dict(results)
+        for name in {*self.audit, *self.quality}:
+            self.slide_list.model.set_quality(name, self.audit.get(name) or self.quality.get(name))
+
     def _schedule_totals(self) -> None:
         if not self._totals_timer.isActive():  # restarting would postpone it while scores pour in
             self._totals_timer.start()
@@ -280,19 +307,42 @@ class Session(QObject):
 
     def difference(self, name: str) -> np.ndarray | None:
         """Where annotation and prediction disagree, computed once per mask version."""
+        return self.review_layer(name, "difference")
+
+    def review_layer(self, name: str, mode: str) -> np.ndarray | None:
+        """The right view's layer for ``mode``, computed once per mask version and model:
+        ``difference`` (1 where annotation and prediction disagree), ``issues`` (1 on
+        label-issue pixels) or ``uncertainty`` (``255 * (1 - margin)``)."""
         truth, _ = self.annotation(name)
         pred = self.predictions.get(name)
-        if truth is None or pred is None or truth.shape != pred.labels.shape:
+        if pred is None:
+            return None
+        if mode != "uncertainty" and (truth is None or truth.shape != pred.labels.shape):
+            return None
+        if mode != "difference" and (pred.probs is None or pred.margin is None):
             return None
         edit = self.edits.get(name)
         key = (id(truth), edit.version if edit else 0, pred.model_key)
-        hit = self._diffs.get(name)
+        hit = self._diffs.get((name, mode))
         if hit is None or hit[0] != key:
-            hit = (key, disagreement(truth, pred.labels))
-            self._diffs[name] = hit
-            while len(self._diffs) > LOOKAHEAD + 2:
+            hit = (key, self._compute_layer(mode, truth, pred))
+            self._diffs[(name, mode)] = hit
+            while len(self._diffs) > 3 * (LOOKAHEAD + 2):
                 self._diffs.pop(next(iter(self._diffs)))
         return hit[1]
+
+    @staticmethod
+    def _compute_layer(mode: str, truth, pred: SlidePrediction, box=None) -> np.ndarray:
+        y0, y1, x0, x1 = box or (0, pred.labels.shape[0], 0, pred.labels.shape[1])
+        labels = pred.labels[y0:y1, x0:x1]
+        if mode == "difference":
+            return disagreement(truth[y0:y1, x0:x1], labels)
+        if mode == "issues":
+            t = truth[y0:y1, x0:x1]
+            p = annotated_probability(pred.probs[y0:y1, x0:x1], t)
+            return issue_mask(p, labels, t).astype(np.uint8)
+        margin = pred.margin[y0:y1, x0:x1]
+        return np.round(255.0 * (1.0 - np.clip(margin, 0.0, 1.0))).astype(np.uint8)
 
     # -- editing ---------------------------------------------------------------------------------
     def edit_for(self, name: str | None) -> EditableMask | None:
@@ -313,7 +363,8 @@ class Session(QObject):
     def _start_edit(self, name: str, edit: EditableMask, contour: np.ndarray | None):
         self.edits[name] = edit
         self._contours[name] = contour.copy() if contour is not None else contour_layer(edit.labels)
-        self._diffs.pop(name, None)
+        for mode in ("difference", "issues", "uncertainty"):
+            self._diffs.pop((name, mode), None)
         return edit
 
     def new_mask_from_prediction(self, name: str) -> EditableMask | None:
@@ -338,11 +389,17 @@ class Session(QObject):
         edit = self.edits[name]
         update_contour(self._contours[name], edit.labels, box)
         pred = self.predictions.get(name)
-        hit = self._diffs.get(name)
-        if hit is not None and pred is not None:
-            y0, y1, x0, x1 = box
-            hit[1][y0:y1, x0:x1] = edit.labels[y0:y1, x0:x1] != pred.labels[y0:y1, x0:x1]
-            self._diffs[name] = ((id(edit.labels), edit.version, pred.model_key), hit[1])
+        if pred is None:
+            return
+        y0, y1, x0, x1 = box
+        for mode in ("difference", "issues"):
+            hit = self._diffs.get((name, mode))
+            if hit is not None:
+                hit[1][y0:y1, x0:x1] = self._compute_layer(mode, edit.labels, pred, box)
+                self._diffs[(name, mode)] = (
+                    (id(edit.labels), edit.version, pred.model_key),
+                    hit[1],
+                )
 
     def rescore(self, name: str, box: Box, before: np.ndarray, after: np.ndarray) -> None:
         """Update the slide's scores by an edit's change alone (the box's old and new values)."""
@@ -358,6 +415,8 @@ class Session(QObject):
         p = pred.labels[y0:y1, x0:x1]
         scores = self.records.add_delta(name, confusion(after, p, n) - confusion(before, p, n))
         self.slide_list.model.set_score(name, scores.miou)
+        self.audit.pop(name, None)  # the audit scored the mask as it was
+        self._set_quality(name, self._quality(pred, edit.labels))
         self._schedule_totals()
 
     # -- saving ----------------------------------------------------------------------------------
@@ -420,8 +479,10 @@ class Session(QObject):
             return
         self.saver.flush()
         self.ctx.masks.revert(slide)
-        for cache in (self.edits, self._contours, self._diffs, self.loaded):
+        for cache in (self.edits, self._contours, self.loaded):
             cache.pop(name, None)
+        for mode in ("difference", "issues", "uncertainty"):
+            self._diffs.pop((name, mode), None)
         self.slide_list.model.set_corrected(name, False)
         self.records.set(name, None)
         self.loader.forget([name])

@@ -18,21 +18,48 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from seggui.core.quality import SlideQuality
 from seggui.core.review import STATES
 from seggui.core.slides import Slide
 from seggui.core.split import Split
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-COL_NAME, COL_MASK, COL_SPLIT, COL_SCORE, COL_REVIEW, COL_PROBLEM = range(6)
+(
+    COL_NAME,
+    COL_MASK,
+    COL_SPLIT,
+    COL_SCORE,
+    COL_QUALITY,
+    COL_UNCERTAINTY,
+    COL_PAIR,
+    COL_REVIEW,
+    COL_PROBLEM,
+) = range(9)
+
+
+def _num(x: float | None) -> float:
+    """A sort key that puts slides without a value last."""
+    return math.inf if x is None or math.isnan(x) else x
 
 
 class SlideTableModel(QAbstractTableModel):
-    HEADERS = ("Slide", "Mask", "Split", "mIoU", "Review", "Problem")
+    HEADERS = (
+        "Slide",
+        "Mask",
+        "Split",
+        "mIoU",
+        "Label quality",
+        "Uncertainty",
+        "Pixels",
+        "Review",
+        "Problem",
+    )
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -43,6 +70,9 @@ class SlideTableModel(QAbstractTableModel):
         self.reviews: dict[str, str] = {}
         self.extra_problems: dict[str, str] = {}
         self.corrected: set[str] = set()
+        self.quality: dict[str, SlideQuality] = {}
+        self.pair: tuple[str, str] | None = None  # (annotated, predicted) class names
+        self.pair_counts: dict[str, int] = {}
         self._row: dict[str, int] = {}
 
     def reset(self, slides: list[Slide], split: Split, reviews: dict[str, str]) -> None:
@@ -50,7 +80,8 @@ class SlideTableModel(QAbstractTableModel):
         self.slides = list(slides)
         self.split = split
         self._test, self._train = set(split.test), set(split.train)
-        self.thumbs, self.scores, self.extra_problems = {}, {}, {}
+        self.thumbs, self.scores, self.extra_problems, self.quality = {}, {}, {}, {}
+        self.pair, self.pair_counts = None, {}
         self.reviews = dict(reviews)
         self.corrected = {s.name for s in self.slides if s.corrected}
         self._row = {s.name: i for i, s in enumerate(self.slides)}
@@ -64,7 +95,17 @@ class SlideTableModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            if section == COL_PAIR and self.pair is not None:
+                return f"{self.pair[0]} as {self.pair[1]}"
             return self.HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return {
+                COL_QUALITY: "Soft-minimum of the probability the model gives the annotated "
+                "class: low means the annotation is likely wrong somewhere. "
+                "“(audit)”: from a model that never trained on the slide.",
+                COL_UNCERTAINTY: "Mean of 1 - (p1 - p2): high where the model is unsure",
+                COL_PAIR: "Pixels annotated as the first class and predicted as the second",
+            }.get(section)
         return None
 
     def part(self, name: str) -> str:
@@ -81,7 +122,18 @@ class SlideTableModel(QAbstractTableModel):
         slide = self.slides[index.row()]
         col = index.column()
         score = self.scores.get(slide.name)
+        quality = self.quality.get(slide.name)
         if role == Qt.ItemDataRole.DisplayRole:
+            if col == COL_QUALITY and quality is not None:
+                if math.isnan(quality.label_quality):
+                    return ""
+                oos = " (audit)" if quality.out_of_sample else ""
+                return f"{quality.label_quality:.3f}{oos}"
+            if col == COL_UNCERTAINTY and quality is not None:
+                return f"{quality.uncertainty:.3f}"
+            if col == COL_PAIR:
+                count = self.pair_counts.get(slide.name)
+                return "" if count is None else str(count)
             if col == COL_NAME:
                 return slide.name
             if col == COL_MASK:
@@ -98,7 +150,14 @@ class SlideTableModel(QAbstractTableModel):
                 return self.problem(slide)
         if role == SORT_ROLE:
             if col == COL_SCORE:
-                return math.inf if score is None or math.isnan(score) else score
+                return _num(score)
+            if col == COL_QUALITY:
+                return _num(quality.label_quality if quality else None)
+            if col == COL_UNCERTAINTY:  # worst (most unsure) first in ascending order
+                return _num(-quality.uncertainty if quality else None)
+            if col == COL_PAIR:  # most pixels first
+                count = self.pair_counts.get(slide.name)
+                return math.inf if count is None else -count
             return str(self.data(index, Qt.ItemDataRole.DisplayRole)).lower()
         if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
             return self.thumbs.get(slide.name)
@@ -126,6 +185,24 @@ class SlideTableModel(QAbstractTableModel):
         self.reviews[name] = state or ""
         self._changed(name, COL_REVIEW)
 
+    def set_quality(self, name: str, quality: SlideQuality | None) -> None:
+        if quality is None:
+            self.quality.pop(name, None)
+        else:
+            self.quality[name] = quality
+        row = self._row.get(name)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, COL_QUALITY), self.index(row, COL_UNCERTAINTY))
+
+    def set_pair(self, pair: tuple[str, str] | None, counts: dict[str, int]) -> None:
+        """Show, per slide, the pixels annotated as ``pair[0]`` and predicted as ``pair[1]``."""
+        self.pair, self.pair_counts = pair, dict(counts)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, COL_PAIR, COL_PAIR)
+        if self.slides:
+            self.dataChanged.emit(
+                self.index(0, COL_PAIR), self.index(len(self.slides) - 1, COL_PAIR)
+            )
+
     def set_corrected(self, name: str, corrected: bool) -> None:
         (self.corrected.add if corrected else self.corrected.discard)(name)
         self._changed(name, COL_MASK)
@@ -146,6 +223,7 @@ class SlideFilter(QSortFilterProxyModel):
         self.state = self.part = ""
         self.problems_only = False
         self.corrected_only = False
+        self.pair_only = False
         self.setSortRole(SORT_ROLE)
 
     def set_filter(
@@ -165,6 +243,8 @@ class SlideFilter(QSortFilterProxyModel):
         if self.part and model.part(slide.name) != self.part:
             return False
         if self.corrected_only and slide.name not in model.corrected:
+            return False
+        if self.pair_only and not model.pair_counts.get(slide.name):
             return False
         return not (self.problems_only and not model.problem(slide))
 
@@ -192,7 +272,15 @@ class SlideList(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(COL_NAME, 140)
-        for col in (COL_MASK, COL_SPLIT, COL_SCORE, COL_REVIEW):
+        for col in (
+            COL_MASK,
+            COL_SPLIT,
+            COL_SCORE,
+            COL_QUALITY,
+            COL_UNCERTAINTY,
+            COL_PAIR,
+            COL_REVIEW,
+        ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
@@ -209,11 +297,39 @@ class SlideList(QWidget):
         filters = QHBoxLayout()
         for w in (self.state_filter, self.part_filter, self.problem_filter):
             filters.addWidget(w)
+        self.pair_button = QPushButton()
+        self.pair_button.setToolTip("Show every slide again")
+        self.pair_button.clicked.connect(self.clear_pair)
+        self.pair_button.hide()
+        self.table.setColumnHidden(COL_PAIR, True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(filters)
+        layout.addWidget(self.pair_button)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.count_label)
+
+    def show_pair(self, pair: tuple[str, str], counts: dict[str, int]) -> None:
+        """Only the slides with pixels annotated ``pair[0]`` and predicted ``pair[1]``, most
+        first (a click on a cell of the folder's confusion matrix)."""
+        self.model.set_pair(pair, counts)
+        self.proxy.pair_only = True
+        self.proxy.invalidateFilter()
+        self.table.setColumnHidden(COL_PAIR, False)
+        self.table.sortByColumn(COL_PAIR, Qt.SortOrder.AscendingOrder)
+        self.pair_button.setText(
+            f"Showing slides with {pair[0]} annotated as… predicted {pair[1]} (click to show all)"
+        )
+        self.pair_button.show()
+        self.update_count()
+
+    def clear_pair(self) -> None:
+        self.model.set_pair(None, {})
+        self.proxy.pair_only = False
+        self.proxy.invalidateFilter()
+        self.table.setColumnHidden(COL_PAIR, True)
+        self.pair_button.hide()
+        self.update_count()
 
     def _filter_changed(self) -> None:
         state = self.state_filter.currentText()

@@ -16,10 +16,13 @@ from seggui.core.cancel import CancelToken
 
 @dataclass
 class Prediction:
-    """Per-pixel predicted class and the probability the model gave it."""
+    """Per pixel: the predicted class, its probability, the margin to the second most likely
+    class, and every class's probability in 8 bits (value / 255)."""
 
     labels: np.ndarray  # (H, W) uint8
     confidence: np.ndarray  # (H, W) float32 in [0, 1]
+    margin: np.ndarray | None = None  # (H, W) float32 in [0, 1]
+    probs: np.ndarray | None = None  # (H, W, C) uint8
 
 
 def _first_conv_filters(model) -> int:
@@ -30,7 +33,8 @@ def _first_conv_filters(model) -> int:
 
 
 def _make_backend(model, base_filters: int, depth: int, backend: str):
-    """``(description, fn)`` where ``fn(batch) -> (labels uint8, confidence float32)``."""
+    """``(description, fn)`` where ``fn(batch) -> (labels uint8, confidence float32,
+    margin float32, probs uint8)``."""
     from seggui.model.fastpath import cpu_has_bf16, fold_batchnorm
 
     if backend in ("auto", "openvino"):
@@ -58,12 +62,15 @@ def _make_backend(model, base_filters: int, depth: int, backend: str):
 
     @tf.function(reduce_retracing=True)
     def forward(x):
-        probs = net(x, training=False)
-        return tf.cast(tf.argmax(probs, axis=-1), tf.uint8), tf.reduce_max(probs, axis=-1)
+        probs = tf.cast(net(x, training=False), tf.float32)
+        k = min(2, probs.shape[-1])
+        top = tf.math.top_k(probs, k=k)
+        margin = top.values[..., 0] - top.values[..., 1] if k > 1 else top.values[..., 0]
+        probs_u8 = tf.cast(tf.clip_by_value(tf.round(probs * 255.0), 0.0, 255.0), tf.uint8)
+        return tf.cast(top.indices[..., 0], tf.uint8), top.values[..., 0], margin, probs_u8
 
     def run_tf(batch):
-        labels, conf = forward(tf.constant(batch))
-        return labels.numpy(), conf.numpy()
+        return tuple(t.numpy() for t in forward(tf.constant(batch)))
 
     return description, run_tf
 
@@ -121,14 +128,20 @@ class Predictor:
         padded = self._pad(np.asarray(image, dtype=np.float32))
         ph, pw = padded.shape[:2]
         if ph <= self.tile and pw <= self.tile:
-            labels, conf = self._infer(padded[None])
-            return Prediction(labels[0, :h, :w], conf[0, :h, :w])
+            labels, conf, margin, probs = self._infer(padded[None])
+            return Prediction(
+                labels[0, :h, :w],
+                conf[0, :h, :w],
+                None if margin is None else margin[0, :h, :w],
+                None if probs is None else probs[0, :h, :w],
+            )
 
         th, tw = min(self.tile, ph), min(self.tile, pw)
         stride_y = max(self.multiple, th - 2 * self.overlap)
         stride_x = max(self.multiple, tw - 2 * self.overlap)
         labels = np.zeros((ph, pw), dtype=np.uint8)
         conf = np.zeros((ph, pw), dtype=np.float32)
+        margin = probs = None
         boxes = [
             (y, x) for y in _tile_starts(ph, th, stride_y) for x in _tile_starts(pw, tw, stride_x)
         ]
@@ -137,7 +150,10 @@ class Predictor:
                 cancel.raise_if_cancelled()
             chunk = boxes[i : i + self.batch_size]
             batch = np.stack([padded[y : y + th, x : x + tw] for y, x in chunk])
-            tl, tc = self._infer(batch)
+            tl, tc, tm, tp = self._infer(batch)
+            if tm is not None and margin is None:
+                margin = np.zeros((ph, pw), dtype=np.float32)
+                probs = np.zeros((ph, pw, tp.shape[-1]), dtype=np.uint8)
             for k, (y, x) in enumerate(chunk):
                 # Keep the tile's centre; its margins belong to the neighbour unless at an edge.
                 y0 = 0 if y == 0 else self.overlap
@@ -146,4 +162,13 @@ class Predictor:
                 x1 = tw if x + tw >= pw else tw - self.overlap
                 labels[y + y0 : y + y1, x + x0 : x + x1] = tl[k, y0:y1, x0:x1]
                 conf[y + y0 : y + y1, x + x0 : x + x1] = tc[k, y0:y1, x0:x1]
-        return Prediction(labels[:h, :w], conf[:h, :w])
+                if tm is not None:
+                    margin[y + y0 : y + y1, x + x0 : x + x1] = tm[k, y0:y1, x0:x1]
+                    probs[y + y0 : y + y1, x + x0 : x + x1] = tp[k, y0:y1, x0:x1]
+        crop = (slice(0, h), slice(0, w))
+        return Prediction(
+            labels[crop],
+            conf[crop],
+            None if margin is None else margin[crop],
+            None if probs is None else probs[crop],
+        )

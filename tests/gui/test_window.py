@@ -255,3 +255,49 @@ def test_retrain_panel_counts_follow_the_review(qtbot, window, demo_folder):
     window.retrain.include_needs_fix.setChecked(True)
     assert "needing a fix" not in window.retrain.curation_label.text()
     assert window.retrain.settings()["include_needs_fix"] is True
+
+
+def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window, demo_folder):
+    from seggui.gui.slide_list import COL_PAIR, COL_QUALITY, COL_UNCERTAINTY
+
+    mask_file = demo_folder / "masks" / "tile_0003.png"
+    with Image.open(mask_file) as im:
+        labels = np.asarray(im).copy()
+        palette = im.getpalette()
+    labels[labels == 2] = 1  # every gland annotated as stroma in one slide
+    swapped = Image.fromarray(labels, "P")
+    swapped.putpalette(palette)
+    swapped.save(mask_file)
+    open_and_wait(qtbot, window, demo_folder, 6)
+    model = window.slide_list.model
+    qtbot.waitUntil(lambda: len(model.quality) == 6, timeout=TIMEOUT)
+    worst = min(model.quality, key=lambda n: model.quality[n].label_quality)
+    assert worst == "tile_0003" and model.quality[worst].issue_pixels > 0
+    row = model.row_of(worst)
+    assert model.data(model.index(row, COL_QUALITY)) != ""
+    assert 0 <= float(model.data(model.index(row, COL_UNCERTAINTY))) <= 1
+    window.slide_list.select(worst)
+    qtbot.waitUntil(lambda: worst in window.predictions and worst in window.loaded, timeout=TIMEOUT)
+    for key, word in (
+        (Qt.Key.Key_I, "Label issues"),
+        (Qt.Key.Key_U, "Uncertainty"),
+        (Qt.Key.Key_D, "Difference"),
+    ):
+        qtbot.keyClick(window, key)
+        assert window.views.right_title.text().startswith(word)
+        assert window.views.right.diff.isVisible() and window.views.right.diff.array is not None
+    qtbot.keyClick(window, Qt.Key.Key_D)
+    assert window.views.right_title.text().startswith("Prediction")
+    # A click on the folder matrix's cell (gland annotated, stroma predicted) ...
+    qtbot.waitUntil(lambda: len(window.session.records) == 6, timeout=TIMEOUT)
+    names = window.ctx.classes.names
+    window.show_confusion_pair(names.index("stroma"), names.index("gland"))
+    proxy = window.slide_list.proxy
+    shown = [window.slide_list.ordered_names()[i] for i in range(proxy.rowCount())]
+    assert shown and shown[0] == "tile_0003"  # most stroma-predicted-as-gland pixels first
+    assert not window.slide_list.table.isColumnHidden(COL_PAIR)
+    window.slide_list.clear_pair()
+    assert proxy.rowCount() == 6
+    window.write_csv(demo_folder / "s.csv")
+    header = (demo_folder / "s.csv").read_text().splitlines()[0]
+    assert "label_quality" in header and "out_of_sample" in header

@@ -1,0 +1,52 @@
+"""Label quality: cleanlab's softmin numbers, and a swapped class ranks below its clean copy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seggui.core.quality import annotated_probability, slide_quality, softmin
+
+
+def _probs(rng, shape, c):
+    logits = rng.normal(size=(*shape, c)) * 3
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    return p
+
+
+def test_softmin_gives_cleanlabs_numbers():
+    rank = pytest.importorskip("cleanlab.segmentation.rank")
+    rng = np.random.default_rng(0)
+    n, c, h, w = 4, 5, 24, 30
+    probs = np.stack([_probs(rng, (h, w), c) for _ in range(n)])
+    labels = rng.integers(0, c, (n, h, w))
+    theirs, _ = rank.get_label_quality_scores(
+        labels, probs.transpose(0, 3, 1, 2), method="softmin", verbose=False
+    )
+    ours = [
+        softmin(np.take_along_axis(probs[i], labels[i][..., None], -1)[..., 0]) for i in range(n)
+    ]
+    assert np.allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_a_swapped_class_ranks_below_its_clean_copy():
+    rng = np.random.default_rng(1)
+    truth = np.zeros((64, 64), np.uint8)
+    truth[:, 32:] = 1
+    truth[20:40, 5:25] = 2
+    probs = np.full((64, 64, 3), 0.02)
+    probs[np.arange(64)[:, None], np.arange(64)[None, :], truth] = 0.9  # a model that agrees
+    probs += rng.uniform(0, 0.02, probs.shape)
+    probs /= probs.sum(-1, keepdims=True)
+    probs_u8 = np.round(probs * 255).astype(np.uint8)
+    labels = probs.argmax(-1).astype(np.uint8)
+    top2 = np.sort(probs, -1)
+    margin = (top2[..., -1] - top2[..., -2]).astype(np.float32)
+    clean = slide_quality(probs_u8, labels, margin, truth)
+    swapped = truth.copy()
+    swapped[20:40, 5:25] = 1  # the gland annotated as the other class
+    bad = slide_quality(probs_u8, labels, margin, swapped)
+    assert bad.label_quality < clean.label_quality
+    assert bad.issue_pixels == 400 and clean.issue_pixels == 0
+    assert 0 <= clean.uncertainty <= 1
+    assert (annotated_probability(probs_u8, truth) > 200).all()
