@@ -142,7 +142,7 @@ def test_model_for_other_classes_is_refused_by_evaluate(small_demo, tmp_path):
     )
     result = seggui("evaluate", str(small_demo), "--model", str(other))
     assert result.returncode == 1
-    assert "predicts 2 classes" in result.stderr and "Traceback" not in result.stderr
+    assert "not this folder" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_two_processes_marking_lose_nothing(tmp_path):
