@@ -16,7 +16,7 @@ from pathlib import Path
 
 from seggui import __version__
 
-SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "export", "gui")
+SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "audit", "export", "gui")
 
 
 class CliError(Exception):
@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="seggui",
         description="Review semantic segmentation of tissue images. `seggui [FOLDER]` opens the "
         "window (the demo when no folder is given); the subcommands work headless.",
-        epilog="subcommands: demo, train, predict, evaluate, export (`seggui SUBCOMMAND --help`)",
+        epilog="subcommands: demo, train, predict, evaluate, audit, export "
+        "(`seggui SUBCOMMAND --help`)",
     )
     p.add_argument("--version", action="version", version=f"seggui {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks on failure")
@@ -121,6 +122,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model", help="model .keras (default: active, else bundled)")
     e.add_argument("--all", action="store_true", help="score every slide, not only the test split")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    a = sub.add_parser(
+        "audit", help="rank slides by out-of-sample label quality (worst annotations first)"
+    )
+    a.add_argument("folder")
+    a.add_argument("--model", help="take the fold models' size from this model")
+    a.add_argument("--folds", type=int, default=3, help="folds of the non-test slides (3)")
+    a.add_argument("--time-budget", type=float, default=0, help="seconds for all folds")
+    a.add_argument("--epochs", type=int, default=20, help="epochs per fold (within the budget)")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
     x = sub.add_parser(
         "export", help="annotations (or predictions) as QuPath GeoJSON and/or palette PNGs"
     )
@@ -302,6 +312,77 @@ def cmd_evaluate(args) -> int:
     return 0 if report.overall is not None else 1
 
 
+def cmd_audit(args) -> int:
+    _quiet_tensorflow()
+    from seggui.core.audit import save_audit
+    from seggui.model.audit import run_audit
+    from seggui.model.train import TrainingError, TrainSettings
+
+    if args.folds < 2:
+        print("seggui audit: error: --folds must be at least 2", file=sys.stderr)
+        return 2
+    ctx = _open(args.folder)
+    settings = TrainSettings(epochs=args.epochs)
+    model_name = ""
+    if args.model:
+        from seggui.core import registry
+
+        try:
+            meta = registry.read_meta(args.model)
+        except registry.ModelError as exc:
+            raise CliError(str(exc)) from exc
+        settings.base_filters, settings.depth = meta.base_filters, meta.depth
+        model_name = str(args.model)
+    bar = ProgressBar("audit")
+    try:
+        result = run_audit(
+            ctx,
+            settings,
+            args.folds,
+            args.time_budget,
+            lambda p: bar(p.epoch, p.epochs, progress_text(p)),
+            model_name=model_name,
+        )
+    except TrainingError as exc:
+        raise CliError(str(exc)) from exc
+    path = save_audit(ctx.workspace, result)
+    data = result.to_json()
+    problems = data["problems"] + [p.to_json() for p in ctx.scan.all_problems()]
+    if args.json:
+        out = {
+            "model": model_name,
+            "folds": result.folds,
+            "slides": [
+                {
+                    k: row[k]
+                    for k in (
+                        "name",
+                        "label_quality",
+                        "uncertainty",
+                        "issue_pixels",
+                        "out_of_sample",
+                    )
+                }
+                for row in data["slides"]
+            ],
+            "problems": problems,
+        }
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{'slide':30} {'label quality':>13} {'uncertainty':>11} {'issue px':>9}")
+    for row in data["slides"]:
+        q = "n/a" if row["label_quality"] is None else f"{row['label_quality']:.4f}"
+        print(f"{row['name']:30} {q:>13} {row['uncertainty']:>11.4f} {row['issue_pixels']:>9}")
+    for p in problems:
+        print(f"problem: {p['name']}: {p['reason']}")
+    print(
+        f"{len(data['slides'])} slides scored out of sample by {result.folds} fold models in "
+        f"{result.seconds:.0f} s; saved in {path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_export(args) -> int:
     from seggui.core.export import export_slides
     from seggui.core.imageio import read_image
@@ -363,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": cmd_train,
         "predict": cmd_predict,
         "evaluate": cmd_evaluate,
+        "audit": cmd_audit,
         "export": cmd_export,
         "gui": cmd_gui,
     }[args.command]

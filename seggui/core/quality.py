@@ -13,6 +13,7 @@ less than :data:`ISSUE_PROBABILITY` while it predicts another class.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +49,9 @@ class SlideQuality:
 
     def to_json(self) -> dict:
         return {
-            "label_quality": round(self.label_quality, 6),
+            "label_quality": None
+            if math.isnan(self.label_quality)
+            else round(self.label_quality, 6),
             "uncertainty": round(self.uncertainty, 6),
             "issue_pixels": int(self.issue_pixels),
             "out_of_sample": self.out_of_sample,

@@ -185,6 +185,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("load_model", "model", "&Load model…"),
     ActionSpec("retrain", "model", "&Retrain…", ("Ctrl+R",), "Retrain panel"),
     ActionSpec("evaluate", "model", "&Evaluate test split"),
+    ActionSpec("audit", "model", "&Audit labels…"),
     ActionSpec("shortcuts", "help", "&Shortcuts", ("F1",), "This list"),
     ActionSpec("about", "help", "&About seggui"),
 )

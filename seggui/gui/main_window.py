@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
 from seggui import __version__
 from seggui.core import registry
 from seggui.core.atomic import atomic_write_text
+from seggui.core.audit import load_audit
 from seggui.core.demo import write_demo
 from seggui.core.export import export_slides
 from seggui.core.folder import FolderContext, open_folder, save_classes
@@ -152,6 +153,7 @@ class MainWindow(QMainWindow):
             "load_model": self.choose_model,
             "retrain": self.show_retrain,
             "evaluate": self.evaluate_test,
+            "audit": self.show_audit,
             "shortcuts": self.show_shortcuts,
             "about": self.show_about,
         }
@@ -186,6 +188,7 @@ class MainWindow(QMainWindow):
         self.retrain.activate.connect(lambda p: self.activate_model(Path(p)))
         self.retrain.message.connect(lambda m: self.statusBar().showMessage(m, 10000))
         self.retrain.progress_line.connect(self.task_label.setText)
+        self.retrain.audited.connect(lambda _: self._load_audit())
 
     def _sync_tool_actions(self) -> None:
         e = self.editor
@@ -317,6 +320,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{problem.name}: {problem.reason}", 15000)
         self.retrain.set_context(ctx, self.session.model_path)
         self._review_states_changed()
+        self._load_audit()
         self._update_folder_scores()
         if ctx.slides:
             self.slide_list.step(0)
@@ -568,6 +572,27 @@ class MainWindow(QMainWindow):
     def show_retrain(self) -> None:
         self.retrain_dock.show()
         self.retrain_dock.raise_()
+
+    def show_audit(self) -> None:
+        """Model > Audit labels: the panel's audit settings, ready to start."""
+        self.show_retrain()
+        self.retrain.audit_button.setFocus()
+        self.statusBar().showMessage(
+            "Audit labels: choose folds and a time budget in the panel, then press Audit labels",
+            10000,
+        )
+
+    def _load_audit(self) -> None:
+        """Show the folder's saved audit, if its masks and split are still those it scored."""
+        ctx = self.session.ctx
+        result = load_audit(ctx) if ctx is not None else None
+        self.session.set_audit(result.slides if result is not None else {})
+        if result is not None:
+            self.statusBar().showMessage(
+                f"Label quality of {len(result.slides)} slides is out of sample (audit of "
+                f"{result.folds} folds)",
+                10000,
+            )
 
     def train_for_folder(self) -> None:
         """A first model of the folder's own: from scratch, within a time budget."""

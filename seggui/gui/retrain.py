@@ -59,6 +59,7 @@ class RetrainPanel(QWidget):
     activate = pyqtSignal(str)  # model path the user made active
     message = pyqtSignal(str)
     progress_line = pyqtSignal(str)  # "Training 42% · 3:10 left", for the status bar
+    audited = pyqtSignal(str)  # path of a finished audit's results
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -129,6 +130,25 @@ class RetrainPanel(QWidget):
         settings = QGroupBox("Settings")
         settings.setLayout(form)
 
+        self.audit_folds = QSpinBox()
+        self.audit_folds.setRange(2, 10)
+        self.audit_folds.setValue(3)
+        self.audit_budget = QSpinBox()
+        self.audit_budget.setRange(0, 24 * 60)
+        self.audit_budget.setValue(15)
+        self.audit_budget.setSuffix(" min")
+        self.audit_budget.setSpecialValueText("none (all epochs)")
+        self.audit_button = QPushButton("Audit labels")
+        self.audit_button.setToolTip(
+            "Train one model per fold of the non-test slides; each scores the slides it never "
+            "saw, so every slide gets an out-of-sample label quality"
+        )
+        self.audit_button.clicked.connect(self.start_audit)
+        audit_box = QGroupBox("Audit labels (out-of-sample label quality)")
+        audit_form = QFormLayout(audit_box)
+        audit_form.addRow("Folds", self.audit_folds)
+        audit_form.addRow("Time budget", self.audit_budget)
+        audit_form.addRow(self.audit_button)
         self.start_button = QPushButton("Start training")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -174,6 +194,7 @@ class RetrainPanel(QWidget):
         layout.addWidget(split_box)
         layout.addWidget(settings)
         layout.addLayout(buttons)
+        layout.addWidget(audit_box)
         layout.addWidget(self.progress)
         layout.addWidget(self.time_left)
         layout.addWidget(self.status)
@@ -293,6 +314,25 @@ class RetrainPanel(QWidget):
         if self.ctx is None or self.running:
             return
         spec = {"folder": str(self.ctx.root), "settings": self.settings(), "make_active": False}
+        self._launch(spec, self.settings()["time_budget_s"], "Training")
+
+    def start_audit(self) -> None:
+        """Audit labels in the child process, with the panel's model settings."""
+        if self.ctx is None or self.running:
+            return
+        settings = {**self.settings(), "time_budget_s": 0.0, "init_from": None}
+        budget = 60.0 * self.audit_budget.value()
+        spec = {
+            "folder": str(self.ctx.root),
+            "settings": settings,
+            "mode": "audit",
+            "folds": self.audit_folds.value(),
+            "time_budget_s": budget,
+        }
+        self._launch(spec, budget, "Auditing labels")
+
+    def _launch(self, spec: dict, budget_s: float, what: str) -> None:
+        self._budget_s, self._what = budget_s, what
         self._losses, self._val, self._buffer = [], [], b""
         self.loss_curve.setData([], [])
         self.iou_curve.setData([], [])
@@ -306,6 +346,7 @@ class RetrainPanel(QWidget):
         self._started_at = time.monotonic()
         proc.start(sys.executable, ["-m", "seggui.model.train_child", json.dumps(spec)])
         self.start_button.setEnabled(False)
+        self.audit_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText("Starting…")
         self.started.emit()
@@ -348,11 +389,12 @@ class RetrainPanel(QWidget):
                 return
             done = (event["epoch"] - 1) * batches + event["batch"]
             left = event.get("eta")
-            budget = self.settings()["time_budget_s"]
-            if budget and event.get("elapsed") is not None:
-                by_budget = max(0.0, budget - event["elapsed"])
+            budget = self._budget_s
+            elapsed = time.monotonic() - self._started_at
+            if budget:
+                by_budget = max(0.0, budget - elapsed)
                 left = by_budget if left is None else min(left, by_budget)
-                share = min(1.0, event["elapsed"] / budget)
+                share = min(1.0, elapsed / budget)
                 self.progress.setMaximum(1000)
                 self.progress.setValue(
                     max(int(1000 * share), int(1000 * done / (epochs * batches)))
@@ -362,7 +404,7 @@ class RetrainPanel(QWidget):
                 self.progress.setValue(done)
             self.time_left.setText(_duration(left))
             share = self.progress.value() / max(1, self.progress.maximum())
-            self.progress_line.emit(f"Training {share:.0%} · {_duration(left)}")
+            self.progress_line.emit(f"{self._what} {share:.0%} · {_duration(left)}")
             if event.get("loss") is not None and not event.get("epoch_end"):
                 self._losses.append((event["epoch"] - 1 + event["batch"] / batches, event["loss"]))
             if event.get("epoch_end"):
@@ -400,6 +442,14 @@ class RetrainPanel(QWidget):
             self.time_left.setText("")
             for name, reason in (event.get("skipped") or {}).items():
                 self.message.emit(f"Skipped {name} in training: {reason}")
+        elif kind == "audit_done":
+            self.last_result = event
+            self.status.setText(
+                f"Audit finished: {event['slides']} slides scored out of sample in "
+                f"{event['seconds']:.0f} s. Sort the list by label quality: worst first."
+            )
+            self.time_left.setText("")
+            self.audited.emit(event["audit_path"])
         elif kind == "cancelled":
             self.last_result = event
             self.status.setText(
@@ -422,7 +472,9 @@ class RetrainPanel(QWidget):
         self.process.deleteLater()
         self.process = None
         self.start_button.setEnabled(self.ctx is not None)
+        self.audit_button.setEnabled(self.ctx is not None)
         self.cancel_button.setEnabled(False)
+        self.progress_line.emit("")
         self.refresh_versions()
         if self.last_result.get("type") == "done":
             paths = [str(p) for p in self._version_paths]

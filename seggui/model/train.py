@@ -205,28 +205,31 @@ def split_validation(
     return fit, val
 
 
-def train(
+@dataclass
+class Fitted:
+    """A fitted model with its best epoch's weights, or a cancelled fit."""
+
+    model: keras.Model | None
+    history: dict
+    fit_slides: list[Slide]
+    val_slides: list[Slide]
+    skipped: dict[str, str]
+    parent: str
+    seconds: float
+    cancelled: bool = False
+
+
+def fit(
     ctx: FolderContext,
+    train_slides: list[Slide],
     settings: TrainSettings,
-    out_path: str | Path | None = None,
-    progress: Callable[[TrainProgress], None] | None = None,
-    cancel: CancelToken | None = None,
-    make_active: bool = True,
-) -> TrainResult:
-    """Train on ``ctx``'s train split and save a new scored version (unless cancelled)."""
-    cancel = cancel or CancelToken()
-    report = progress or (lambda p: None)
+    report: Callable[[TrainProgress], None],
+    cancel: CancelToken,
+    run_dir: Path,
+) -> Fitted:
+    """Fit a U-Net on ``train_slides`` (a few held out to pick the best epoch), in memory."""
     classes = ctx.classes
     n = len(classes)
-    curation = curate(
-        ctx,
-        include_needs_fix=settings.include_needs_fix,
-        include_rejected=settings.include_rejected,
-    )
-    train_slides, test_slides = curation.train, curation.test
-    if not train_slides:
-        why = f" after the review ({curation.summary()})" if curation.left_out else ""
-        raise TrainingError(f"no training slides with a usable image and mask{why}")
     fit_slides, val_slides = split_validation(train_slides, settings.val_fraction, settings.seed)
     batch = settings.batch_size
     crops = sum(
@@ -285,39 +288,77 @@ def train(
             ],
         )
 
+    best = run_dir / "best.weights.h5"
+    progress = _ProgressAndCancel(report, cancel, settings.epochs, batches, settings.time_budget_s)
+    callbacks = [
+        progress,
+        keras.callbacks.ModelCheckpoint(
+            str(best),
+            monitor="val_iou",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=True,
+        ),
+    ]
+    history = model.fit(
+        train_ds.repeat(),
+        validation_data=val_ds,
+        epochs=settings.epochs,
+        steps_per_epoch=batches,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )
+    seconds = round(time.monotonic() - progress.start, 1)
+    common = (history.history, fit_slides, val_slides, dict(skipped.reasons), parent, seconds)
+    if cancel.cancelled:
+        return Fitted(None, *common, cancelled=True)
+    if best.exists():
+        model.load_weights(str(best))
+    return Fitted(model, *common)
+
+
+def train(
+    ctx: FolderContext,
+    settings: TrainSettings,
+    out_path: str | Path | None = None,
+    progress: Callable[[TrainProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+    make_active: bool = True,
+) -> TrainResult:
+    """Train on ``ctx``'s train split and save a new scored version (unless cancelled)."""
+    cancel = cancel or CancelToken()
+    report = progress or (lambda p: None)
+    classes = ctx.classes
+    curation = curate(
+        ctx,
+        include_needs_fix=settings.include_needs_fix,
+        include_rejected=settings.include_rejected,
+    )
+    train_slides, test_slides = curation.train, curation.test
+    if not train_slides:
+        why = f" after the review ({curation.summary()})" if curation.left_out else ""
+        raise TrainingError(f"no training slides with a usable image and mask{why}")
     run_dir = Path(tempfile.mkdtemp(prefix=".tmp-train-", dir=ctx.workspace))
     try:
-        best = run_dir / "best.weights.h5"
-        callbacks = [
-            _ProgressAndCancel(report, cancel, settings.epochs, batches, settings.time_budget_s),
-            keras.callbacks.ModelCheckpoint(
-                str(best),
-                monitor="val_iou",
-                mode="max",
-                save_best_only=True,
-                save_weights_only=True,
-            ),
-        ]
-        history = model.fit(
-            train_ds.repeat(),
-            validation_data=val_ds,
-            epochs=settings.epochs,
-            steps_per_epoch=batches,
-            callbacks=callbacks,
-            verbose=0,
-            shuffle=False,
+        fitted = fit(ctx, train_slides, settings, report, cancel, run_dir)
+        history, skipped = fitted.history, fitted.skipped
+        if fitted.cancelled:
+            return TrainResult(None, None, history, True, skipped=skipped)
+        model, fit_slides, val_slides, parent = (
+            fitted.model,
+            fitted.fit_slides,
+            fitted.val_slides,
+            fitted.parent,
         )
-        if cancel.cancelled:
-            return TrainResult(None, None, history.history, True, skipped=dict(skipped.reasons))
-        if best.exists():
-            model.load_weights(str(best))
+        last_loss = history.get("loss") or [math.nan]
         report(
             TrainProgress(
                 settings.epochs,
                 settings.epochs,
-                batches,
-                batches,
-                float(history.history["loss"][-1]) if history.history.get("loss") else math.nan,
+                1,
+                1,
+                float(last_loss[-1]),
                 message="scoring the test split",
             )
         )
@@ -325,7 +366,7 @@ def train(
         try:
             test_report = evaluate_slides(predictor, test_slides, classes, cancel=cancel)
         except Cancelled:
-            return TrainResult(None, None, history.history, True, skipped=dict(skipped.reasons))
+            return TrainResult(None, None, history, True, skipped=skipped)
         meta = store.ModelMeta(
             classes=classes,
             base_filters=settings.base_filters,
@@ -335,9 +376,9 @@ def train(
                 **asdict(settings),
                 "fit_slides": len(fit_slides),
                 "val_slides": len(val_slides),
-                "epochs_run": len(history.history.get("loss", [])),
-                "best_val_iou": max(history.history.get("val_iou", [math.nan])),
-                "seconds": round(time.monotonic() - callbacks[0].start, 1),
+                "epochs_run": len(history.get("loss", [])),
+                "best_val_iou": max(history.get("val_iou", [math.nan])),
+                "seconds": fitted.seconds,
                 "curation": curation.to_json(),
             },
             test_metrics={
@@ -356,8 +397,6 @@ def train(
             version = target
         if make_active:
             store.set_active(ctx.workspace, version)
-        return TrainResult(
-            target, meta, history.history, False, test_report, dict(skipped.reasons), curation
-        )
+        return TrainResult(target, meta, history, False, test_report, skipped, curation)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)

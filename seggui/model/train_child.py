@@ -43,6 +43,8 @@ def main(argv: list[str]) -> int:
 
         ctx = open_folder(spec["folder"])
         settings = TrainSettings(**spec.get("settings", {}))
+        if spec.get("mode") == "audit":
+            return _audit(ctx, settings, spec, token)
         _emit("status", message=f"training on {len(ctx.part('train'))} slides")
         result = train(
             ctx,
@@ -63,6 +65,28 @@ def main(argv: list[str]) -> int:
         test_metrics=result.meta.test_metrics,
         skipped=result.skipped,
     )
+    return 0
+
+
+def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:
+    from seggui.core.audit import save_audit
+    from seggui.model.audit import run_audit
+
+    folds = int(spec.get("folds", 3))
+    _emit("status", message=f"auditing labels with {folds} fold models")
+    result = run_audit(
+        ctx,
+        settings,
+        folds,
+        float(spec.get("time_budget_s", 0.0)),
+        progress=lambda p: _emit("progress", **dataclasses.asdict(p)),
+        cancel=token,
+    )
+    if result is None:
+        _emit("cancelled")
+        return 0
+    path = save_audit(ctx.workspace, result)
+    _emit("audit_done", audit_path=str(path), slides=len(result.slides), seconds=result.seconds)
     return 0
 
 

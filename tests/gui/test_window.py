@@ -301,3 +301,23 @@ def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window,
     window.write_csv(demo_folder / "s.csv")
     header = (demo_folder / "s.csv").read_text().splitlines()[0]
     assert "label_quality" in header and "out_of_sample" in header
+
+
+def test_audit_labels_from_the_panel(qtbot, window, small_demo):
+    from seggui.gui.slide_list import COL_QUALITY
+
+    open_and_wait(qtbot, window, small_demo, 10)
+    window.show_audit()
+    panel = window.retrain
+    _tiny_settings(panel, 1)
+    panel.patch.setCurrentText("32")
+    panel.audit_folds.setValue(2)
+    qtbot.mouseClick(panel.audit_button, Qt.MouseButton.LeftButton)
+    assert panel.running
+    qtbot.waitUntil(lambda: not panel.running, timeout=300000)
+    assert panel.last_result["type"] == "audit_done", panel.last_result
+    model = window.slide_list.model
+    qtbot.waitUntil(lambda: len(window.session.audit) == 10, timeout=TIMEOUT)
+    row = model.row_of(window.ctx.split.train[0])
+    assert model.data(model.index(row, COL_QUALITY)).endswith("(audit)")
+    assert registry.list_versions(small_demo / ".seggui") == []  # the audit saves no version

@@ -1,0 +1,126 @@
+"""Audit results: out-of-sample label quality per slide, saved in the workspace.
+
+A score on a training slide from a model that learned that slide is optimistic. The audit
+trains K models on folds of the non-test slides, each predicting the slides it never saw,
+so every slide gets a label-quality score from a model that did not train on it. The result
+is saved with the models' settings and a key over the masks and the split, and reused until
+either changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sklearn.model_selection import KFold
+
+from seggui.core.atomic import atomic_write_text
+from seggui.core.folder import FolderContext
+from seggui.core.mask_store import file_stamp
+from seggui.core.quality import SlideQuality
+
+AUDIT_FILE = "audit.json"
+
+
+def assign_folds(names: list[str], folds: int, seed: int = 42) -> dict[str, int]:
+    """Each name's fold (scikit-learn's shuffled KFold): folds never overlap."""
+    names = sorted(names)
+    if len(names) < folds:
+        raise ValueError(f"{len(names)} slides cannot be split into {folds} folds")
+    out: dict[str, int] = {}
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (_, held_out) in enumerate(splitter.split(names)):
+        for i in held_out:
+            out[names[i]] = k
+    return out
+
+
+def audit_key(ctx: FolderContext) -> str:
+    """Changes when any mask or the split changes (then an audit must be run again)."""
+    h = hashlib.sha256(json.dumps(ctx.split.to_json(), sort_keys=True).encode())
+    for slide in sorted(ctx.slides, key=lambda s: s.name):
+        if slide.scorable:
+            h.update(f"{slide.name}|{slide.mask_path}|{file_stamp(slide.mask_path)}".encode())
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class AuditResult:
+    """Out-of-sample facts per slide, which fold scored it, and how the models were made."""
+
+    key: str
+    folds: int
+    settings: dict
+    slides: dict[str, SlideQuality] = field(default_factory=dict)
+    fold_of: dict[str, int] = field(default_factory=dict)  # test slides: -1
+    model: str = ""
+    seconds: float = 0.0
+    created: float = field(default_factory=time.time)
+    problems: list[dict] = field(default_factory=list)
+
+    def ranked(self) -> list[tuple[str, SlideQuality]]:
+        """Slides worst first (lowest label quality); slides without a mask last."""
+
+        def key(item):
+            q = item[1].label_quality
+            return (math.isnan(q), q)  # slides without a score last
+
+        return sorted(self.slides.items(), key=key)
+
+    def to_json(self) -> dict:
+        return {
+            "key": self.key,
+            "model": self.model,
+            "folds": self.folds,
+            "settings": self.settings,
+            "seconds": self.seconds,
+            "created": self.created,
+            "slides": [
+                {"name": name, **q.to_json(), "fold": self.fold_of.get(name, -1)}
+                for name, q in self.ranked()
+            ],
+            "problems": self.problems,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> AuditResult:
+        slides, fold_of = {}, {}
+        for row in data.get("slides", []):
+            slides[row["name"]] = SlideQuality(
+                float("nan") if row["label_quality"] is None else row["label_quality"],
+                row["uncertainty"],
+                row["issue_pixels"],
+                row.get("out_of_sample", True),
+            )
+            fold_of[row["name"]] = row.get("fold", -1)
+        return cls(
+            data["key"],
+            data["folds"],
+            data.get("settings", {}),
+            slides,
+            fold_of,
+            data.get("model", ""),
+            data.get("seconds", 0.0),
+            data.get("created", 0.0),
+            data.get("problems", []),
+        )
+
+
+def save_audit(workspace: str | Path, result: AuditResult) -> Path:
+    path = Path(workspace) / AUDIT_FILE
+    atomic_write_text(path, json.dumps(result.to_json(), indent=1, allow_nan=False))
+    return path
+
+
+def load_audit(ctx: FolderContext) -> AuditResult | None:
+    """The folder's saved audit if its masks and split are still those it scored."""
+    try:
+        data = json.loads((ctx.workspace / AUDIT_FILE).read_text(encoding="utf-8"))
+        result = AuditResult.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return result if result.key == audit_key(ctx) else None

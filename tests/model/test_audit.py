@@ -1,0 +1,92 @@
+"""The label audit: folds without overlap, one out-of-sample score per slide, reuse, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from seggui.core.audit import assign_folds, audit_key, load_audit, save_audit
+from seggui.core.folder import open_folder
+from seggui.model.audit import run_audit
+from seggui.model.train import TrainSettings
+
+TINY = {"batch_size": 4, "base_filters": 4, "depth": 2, "patch": 32, "crops_per_image": 2}
+
+
+def test_folds_never_overlap_and_cover_every_slide():
+    names = [f"s{i}" for i in range(17)]
+    folds = assign_folds(names, 3)
+    assert sorted(folds) == sorted(names) and set(folds.values()) == {0, 1, 2}
+    sizes = [list(folds.values()).count(k) for k in range(3)]
+    assert max(sizes) - min(sizes) <= 1
+    assert assign_folds(list(reversed(names)), 3) == folds  # the order given does not matter
+
+
+def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
+    ctx = open_folder(small_demo)
+    result = run_audit(ctx, TrainSettings(epochs=1, **TINY), folds=3)
+    train, test = ctx.split.train, ctx.split.test
+    assert set(result.slides) == set(train) | set(test)
+    assert all(q.out_of_sample for q in result.slides.values())
+    assert sorted(result.fold_of[n] for n in train) == sorted(assign_folds(train, 3).values())
+    assert all(result.fold_of[n] == -1 for n in test)
+    assert not list(ctx.workspace.glob(".tmp-*"))
+    save_audit(ctx.workspace, result)
+    again = load_audit(open_folder(small_demo))
+    assert again is not None and set(again.slides) == set(result.slides)
+    # A changed mask makes the saved audit stale.
+    mask = small_demo / "masks" / f"{train[0]}.png"
+    with Image.open(mask) as im:
+        a = np.asarray(im).copy()
+        pal = im.getpalette()
+    a[:4, :4] = 0
+    out = Image.fromarray(a, "P")
+    out.putpalette(pal)
+    out.save(mask)
+    ctx2 = open_folder(small_demo)
+    assert audit_key(ctx2) != result.key and load_audit(ctx2) is None
+
+
+def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
+    from seggui.core.classes import ClassSet
+    from seggui.model import store
+    from seggui.model.unet import build_unet
+
+    tiny = store.save_model(
+        build_unet(4, 4, 2),
+        tmp_path / "tiny.keras",
+        store.ModelMeta(ClassSet.default(4), 4, 2),
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seggui",
+            "audit",
+            str(small_demo),
+            "--model",
+            str(tiny),
+            "--folds",
+            "2",
+            "--epochs",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["folds"] == 2 and data["model"] == str(tiny)
+    assert len(data["slides"]) == 10
+    row = data["slides"][0]
+    assert set(row) == {"name", "label_quality", "uncertainty", "issue_pixels", "out_of_sample"}
+    qualities = [r["label_quality"] for r in data["slides"]]
+    assert qualities == sorted(qualities)  # worst first
+    assert (small_demo / ".seggui" / "audit.json").exists()
