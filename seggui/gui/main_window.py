@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.editor.changed.connect(self._sync_tool_actions)
         self.editor.edited.connect(self._after_edit)
         self.slide_list.current_changed.connect(self.show_slide)
+        self.slide_list.order_changed.connect(self.session.order_changed)
         self.overlay.changed.connect(self._overlay_changed)
         self.overlay.edit_classes.connect(self.edit_classes)
         self.scores.folder.confusion.cellClicked.connect(self.show_confusion_pair)

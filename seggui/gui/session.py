@@ -69,6 +69,7 @@ class Session(QObject):
         self._contours: dict[str, np.ndarray] = {}  # contour layers of edited masks
         self._diffs: dict[tuple[str, str], tuple[tuple, np.ndarray]] = {}  # (name, mode)
         self.scope = "folder"
+        self._order: list[str] | None = None  # the background order, until sort/filter change
         self.paused = False  # no background prediction (while training)
         self._closed = False
 
@@ -113,6 +114,7 @@ class Session(QObject):
         self.quality.clear()
         self.audit.clear()
         self.current = None
+        self._order = None
         slides = {s.name: s for s in ctx.slides}
         for service in (self.loader, self.thumbs, self.predictor):
             service.want([], [])
@@ -167,14 +169,24 @@ class Session(QObject):
             self.task.emit(f"Predicting {names[0]}…")
 
     def _background_order(self) -> list[str]:
-        order = [n for n in self.slide_list.ordered_names() if self.usable(n)]
-        if self.scope == "test" and self.ctx is not None:
-            test = set(self.ctx.split.test)
-            order = [n for n in order if n in test] + [n for n in order if n not in test]
-        return order
+        """The order background prediction walks: the list's, test slides first when the
+        scope is the test split. Made again only when the sort, filter or scope changes;
+        the same list object lets the worker keep its place."""
+        if self._order is None:
+            order = [n for n in self.slide_list.ordered_names() if self.usable(n)]
+            if self.scope == "test" and self.ctx is not None:
+                test = set(self.ctx.split.test)
+                order = [n for n in order if n in test] + [n for n in order if n not in test]
+            self._order = order
+        return self._order
+
+    def order_changed(self) -> None:
+        """The list was sorted or filtered: background prediction follows the new order."""
+        self._order = None
 
     def set_scope(self, scope: str) -> None:
         self.scope = scope
+        self._order = None
         self.request_predictions()
         self.totals_changed.emit()
 

@@ -9,6 +9,7 @@ from PyQt6.QtCore import (
     QSize,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     pyqtSignal,
 )
 from PyQt6.QtGui import QBrush, QColor, QIcon, QPixmap
@@ -171,7 +172,12 @@ class SlideTableModel(QAbstractTableModel):
         row = self._row.get(name)
         if row is not None:
             idx = self.index(row, col)
-            self.dataChanged.emit(idx, idx)
+            roles = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]  # only what changed
+            if col == COL_NAME:
+                roles = [Qt.ItemDataRole.DecorationRole]
+            elif col == COL_PROBLEM:
+                roles += [Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole]
+            self.dataChanged.emit(idx, idx, roles)
 
     def set_thumb(self, name: str, pixmap: QPixmap) -> None:
         self.thumbs[name] = QIcon(pixmap)
@@ -192,7 +198,11 @@ class SlideTableModel(QAbstractTableModel):
             self.quality[name] = quality
         row = self._row.get(name)
         if row is not None:
-            self.dataChanged.emit(self.index(row, COL_QUALITY), self.index(row, COL_UNCERTAINTY))
+            self.dataChanged.emit(
+                self.index(row, COL_QUALITY),
+                self.index(row, COL_UNCERTAINTY),
+                [Qt.ItemDataRole.DisplayRole, SORT_ROLE],
+            )
 
     def set_pair(self, pair: tuple[str, str] | None, counts: dict[str, int]) -> None:
         """Show, per slide, the pixels annotated as ``pair[0]`` and predicted as ``pair[1]``."""
@@ -253,6 +263,7 @@ class SlideList(QWidget):
     """The table with its filters; emits ``current_changed(name)``."""
 
     current_changed = pyqtSignal(str)
+    order_changed = pyqtSignal()  # sorted or filtered: the order of slides is another
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -284,6 +295,18 @@ class SlideList(QWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        # Scores arriving must not move the row under the user's eyes: the list is sorted
+        # when the user asks (a header click) or leaves the row.
+        self.proxy.setDynamicSortFilter(False)
+        self._sort_stale = False
+        self.model.dataChanged.connect(self._data_changed)
+        for signal in (
+            self.proxy.layoutChanged,
+            self.proxy.modelReset,
+            self.proxy.rowsInserted,
+            self.proxy.rowsRemoved,
+        ):
+            signal.connect(self.order_changed)
 
         self.state_filter = QComboBox()
         self.state_filter.addItems(["any state", "unreviewed", *STATES])
@@ -348,7 +371,19 @@ class SlideList(QWidget):
         text = f"{total} slides" if shown == total else f"{shown} of {total} slides"
         self.count_label.setText(text)
 
+    def _data_changed(self, top_left, bottom_right, roles=()) -> None:
+        col = self.proxy.sortColumn()
+        if top_left.column() <= col <= bottom_right.column():
+            self._sort_stale = True  # re-sorted when the user leaves the row, not under them
+
+    def _resort(self) -> None:
+        if self._sort_stale:
+            self._sort_stale = False
+            self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
+
     def _row_changed(self, current, previous) -> None:
+        if self._sort_stale and previous.isValid():
+            QTimer.singleShot(0, self._resort)
         if current.isValid():
             source = self.proxy.mapToSource(current)
             self.current_changed.emit(self.model.slides[source.row()].name)

@@ -63,21 +63,31 @@ class LatestWorker(QThread):
         self._cond = threading.Condition()
         self._wanted: list = []
         self._background: list = []
+        self._bg_source = None  # the list object ``want`` was last given as background
+        self._bg_index: dict = {}
+        self._bg_pos = 0  # every background key before this index is finished
         self._finished: set = set()
         self._current = None
         self._token = CancelToken()
         self._stop = False
 
     def want(self, keys: list, background: list | None = None) -> None:
-        """Replace the wish list; ``background`` keys are done after, when nothing else is."""
+        """Replace the wish list; ``background`` keys are done after, when nothing else is.
+
+        Passing the same background list object again keeps the worker's place in it, so a
+        step through the slides costs O(look-ahead), not O(folder).
+        """
         with self._cond:
             self._wanted = list(keys)
-            if background is not None:
+            if background is not None and background is not self._bg_source:
+                self._bg_source = background
                 self._background = list(background)
+                self._bg_index = {key: i for i, key in enumerate(self._background)}
+                self._bg_pos = 0
             if (
                 self._current is not None
                 and self._current not in self._wanted
-                and (self._current not in self._background)
+                and self._current not in self._bg_index
             ):
                 self._token.cancel()
             self._cond.notify_all()
@@ -87,8 +97,13 @@ class LatestWorker(QThread):
         with self._cond:
             if keys is None:
                 self._finished.clear()
+                self._bg_pos = 0
             else:
+                keys = list(keys)
                 self._finished.difference_update(keys)
+                positions = [self._bg_index[k] for k in keys if k in self._bg_index]
+                if positions:
+                    self._bg_pos = min(self._bg_pos, min(positions))
             self._cond.notify_all()
 
     def stop(self) -> None:
@@ -98,10 +113,20 @@ class LatestWorker(QThread):
             self._cond.notify_all()
 
     def _next(self):
-        for key in self._wanted + self._background:
+        for key in self._wanted:
             if key not in self._finished:
                 return key
+        while self._bg_pos < len(self._background):  # a cursor: each key is passed once
+            key = self._background[self._bg_pos]
+            if key not in self._finished and key != self._current:
+                return key
+            self._bg_pos += 1
         return None
+
+    def visits(self) -> int:
+        """Where the background cursor is (for tests)."""
+        with self._cond:
+            return self._bg_pos
 
     def run(self) -> None:
         while True:

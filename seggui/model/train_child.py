@@ -31,8 +31,17 @@ def _watch_stdin(token: CancelToken) -> None:
     token.cancel()
 
 
+def _yield_to_the_window() -> None:
+    """Run below the window's priority, so that training never makes the UI wait."""
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+
+
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
+    _yield_to_the_window()
     token = CancelToken()
     threading.Thread(target=_watch_stdin, args=(token,), daemon=True).start()
     _emit("status", message="loading TensorFlow")

@@ -1,0 +1,196 @@
+"""Finding wrong annotations: rankings against label errors injected into a known set of masks.
+
+Run: ``python bench/label_errors.py ../shared/data/glas-test --fraction 0.15 --budget-s 240``
+
+A copy of the folder gets label errors in a known 10-20% of its masks, of four kinds in turn:
+a class swapped over a whole region, a region erased to background, the mask shifted by
+some pixels, and the mask of another slide. Then the slides are ranked three ways, worst
+first, and each ranking is scored by AUROC and by precision among the top k (k = number of
+corrupted slides): (1) mIoU of a model trained on the corrupted folder against the
+annotation (what the slide list sorted by mIoU gives today), (2) that model's label quality
+(in sample), (3) the audit's out-of-sample label quality. Last, the model is trained again
+with the corrupted slides marked rejected, and both models are scored on the test split
+against the clean masks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from common import machine, save, table
+
+KINDS = ("class swapped over a region", "region erased", "shifted", "another slide's mask")
+
+
+def corrupt(labels: np.ndarray, kind: int, rng, others: list[np.ndarray], n: int) -> np.ndarray:
+    from scipy import ndimage
+
+    out = labels.copy()
+    h, w = labels.shape
+    if kind == 0:  # the largest region of one class becomes another class
+        present = [c for c in np.unique(labels) if (labels == c).sum() > 0.05 * labels.size]
+        c = present[rng.integers(len(present))]
+        comp, count = ndimage.label(labels == c)
+        biggest = 1 + int(np.argmax(np.bincount(comp.ravel())[1:])) if count else 0
+        out[comp == biggest] = (c + 1 + rng.integers(n - 1)) % n
+    elif kind == 1:  # a large region erased to background (class 0)
+        y0, x0 = rng.integers(0, h // 2), rng.integers(0, w // 2)
+        out[y0 : y0 + h // 2, x0 : x0 + w // 2] = 0
+    elif kind == 2:  # the whole mask shifted
+        dy, dx = (int(v) for v in rng.integers(15, 40, 2))
+        out = np.roll(np.roll(labels, dy, axis=0), dx, axis=1)
+    else:  # the mask of another slide, cut or padded to this size
+        other = others[rng.integers(len(others))]
+        out = np.zeros_like(labels)
+        oh, ow = min(h, other.shape[0]), min(w, other.shape[1])
+        out[:oh, :ow] = other[:oh, :ow]
+    return out
+
+
+def auroc_and_precision(scores: dict[str, float], bad: set[str]) -> tuple[float, float]:
+    """Lower score = more suspicious. AUROC and precision among the worst k = len(bad)."""
+    from sklearn.metrics import roc_auc_score
+
+    names = [n for n in scores if not np.isnan(scores[n])]
+    y = [n in bad for n in names]
+    auroc = float(roc_auc_score(y, [-scores[n] for n in names]))
+    worst = sorted(names, key=lambda n: scores[n])[: len(bad)]
+    return auroc, sum(n in bad for n in worst) / len(bad)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("folder")
+    parser.add_argument("--fraction", type=float, default=0.15)
+    parser.add_argument("--budget-s", type=float, default=240, help="seconds per model")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    from seggui.core.folder import open_folder
+    from seggui.core.imageio import read_image, read_mask
+    from seggui.core.mask_store import encode, read_for_edit
+    from seggui.core.metrics import ScoreAccumulator, Scores
+    from seggui.core.quality import slide_quality
+    from seggui.core.review import ReviewStore
+    from seggui.model.audit import run_audit
+    from seggui.model.predict import Predictor
+    from seggui.model.train import TrainSettings, train
+
+    work = Path(tempfile.mkdtemp(prefix="seggui-labels-")) / Path(args.folder).name
+    shutil.copytree(args.folder, work, ignore=shutil.ignore_patterns(".seggui"))
+    ctx = open_folder(work)
+    n = len(ctx.classes)
+    rng = np.random.default_rng(args.seed)
+    scorable = [s for s in ctx.slides if s.scorable]
+    k = max(4, round(args.fraction * len(scorable)))
+    chosen = [scorable[i] for i in rng.choice(len(scorable), k, replace=False)]
+    clean = {s.name: read_mask(s.mask_path, ctx.classes) for s in scorable}
+    bad: dict[str, str] = {}
+    for i, slide in enumerate(chosen):
+        base = read_for_edit(slide.mask_path, ctx.classes)
+        others = [m for name, m in clean.items() if name != slide.name]
+        labels = corrupt(base.labels, i % 4, rng, others, n)
+        encode(labels, base.fmt, ctx.classes).save(slide.mask_path)
+        bad[slide.name] = KINDS[i % 4]
+    print(f"{work}: {len(bad)} of {len(scorable)} masks corrupted", file=sys.stderr)
+
+    settings = {"epochs": args.epochs, "time_budget_s": args.budget_s}
+    t = time.monotonic()
+    ctx = open_folder(work)
+    noisy = train(ctx, TrainSettings(**settings), make_active=False)
+    train_s = time.monotonic() - t
+    predictor = Predictor(noisy_model(noisy), noisy.meta.depth)
+    miou, in_sample = {}, {}
+    for slide in ctx.slides:
+        if not slide.scorable:
+            continue
+        truth = read_mask(slide.mask_path, ctx.classes)
+        pred = predictor.predict(read_image(slide.image_path))
+        miou[slide.name] = Scores.compare(truth, pred.labels, n).miou
+        q = slide_quality(pred.probs, pred.labels, pred.margin, truth)
+        in_sample[slide.name] = q.label_quality
+
+    t = time.monotonic()
+    audit = run_audit(ctx, TrainSettings(**settings), args.folds, args.budget_s * args.folds)
+    audit_s = time.monotonic() - t
+    oos = {name: q.label_quality for name, q in audit.slides.items()}
+
+    rows = []
+    for label, scores in (
+        ("sort by mIoU vs annotation (today)", miou),
+        ("label quality, in sample", in_sample),
+        ("label quality, out of sample (audit)", oos),
+    ):
+        auroc, precision = auroc_and_precision(scores, set(bad))
+        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision, "k": len(bad)})
+
+    store = ReviewStore(ctx.workspace)
+    for name in bad:
+        store.set(name, "rejected")
+    store.close()
+    t = time.monotonic()
+    curated = train(open_folder(work), TrainSettings(**settings), make_active=False)
+    curated_s = time.monotonic() - t
+
+    def clean_test_miou(result) -> float:
+        p = Predictor(noisy_model(result), result.meta.depth)
+        acc = ScoreAccumulator(n)
+        for slide in ctx.part("test"):
+            acc.add(slide.name, clean[slide.name], p.predict(read_image(slide.image_path)).labels)
+        return acc.result().miou
+
+    training = [
+        {
+            "training": "corrupted slides used",
+            "test_miou_clean_masks": clean_test_miou(noisy),
+            "seconds": train_s,
+        },
+        {
+            "training": "corrupted slides marked rejected",
+            "test_miou_clean_masks": clean_test_miou(curated),
+            "seconds": curated_s,
+        },
+    ]
+    result = {
+        "benchmark": "label_errors",
+        "machine": machine(),
+        "folder": args.folder,
+        "slides": len(scorable),
+        "corrupted": bad,
+        "settings": {**settings, "folds": args.folds, "seed": args.seed},
+        "audit_seconds": audit_s,
+        "rankings": rows,
+        "training": training,
+        "worst_first_audit": [name for name, _ in audit.ranked()][: 2 * len(bad)],
+    }
+    print(table(rows, ["ranking", "auroc", "precision_at_k", "k"]))
+    print(table(training, ["training", "test_miou_clean_masks", "seconds"]))
+    print(f"audit: {audit_s:.0f} s for {args.folds} folds")
+    print(json.dumps(result, indent=1))
+    save(f"label_errors-{Path(args.folder).name}", result)
+    return 0
+
+
+def noisy_model(result):
+    from seggui.model import store
+
+    return store.load_model(result.model_path)[0]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

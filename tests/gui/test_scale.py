@@ -1,0 +1,68 @@
+"""Scale: the background cursor, and a 10,000-slide folder opened, stepped and scored."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from PIL import Image
+
+from seggui.gui.workers import LatestWorker
+from tests.gui.conftest import open_and_wait
+
+
+def test_the_worker_cursor_visits_each_wanted_slide_once(qtbot):
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def handler(key, cancel):
+        with lock:
+            seen.append(key)
+        return key
+
+    worker = LatestWorker(handler)
+    background = [f"s{i}" for i in range(2000)]
+    worker.start()
+    try:
+        for step in range(0, 300, 3):  # the user steps while the background is scored
+            worker.want([f"s{step}", f"s{step + 1}"], background)
+            time.sleep(0.001)
+        qtbot.waitUntil(lambda: len(seen) >= 2000, timeout=60000)
+        time.sleep(0.05)
+        assert sorted(seen) == sorted(background)  # every slide exactly once
+        assert worker.visits() == 2000
+        worker.forget(["s1500"])  # a slide to redo: the cursor goes back to it, not to 0
+        qtbot.waitUntil(lambda: len(seen) == 2001, timeout=10000)
+        assert seen[-1] == "s1500" and worker.visits() == 2000
+    finally:
+        worker.stop()
+        worker.wait(5000)
+
+
+def test_a_10000_slide_folder_opens_steps_to_the_end_and_scores_everything(
+    qtbot, window, tmp_path
+):
+    folder = tmp_path / "tiles"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    palette = [0, 0, 0, 255, 190, 0, 0, 120, 255, 0, 200, 80] + [0] * 756
+    image = Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+    for i in range(10000):
+        image.save(folder / "images" / f"t{i:05d}.png")
+        mask = Image.fromarray((rng.integers(0, 4, (16, 16))).astype(np.uint8), "P")
+        mask.putpalette(palette)
+        mask.save(folder / "masks" / f"t{i:05d}.png")
+    (folder / "classes.json").write_text(
+        '{"classes": [{"name": "background"}, {"name": "stroma"}, {"name": "gland"}, '
+        '{"name": "nucleus"}]}'
+    )
+    open_and_wait(qtbot, window, folder, 10000, timeout=240000)
+    window.slide_list.step(10000)
+    assert window.current == "t09999"
+    qtbot.waitUntil(lambda: "t09999" in window.predictions, timeout=240000)
+    qtbot.waitUntil(lambda: len(window.session.records) == 10000, timeout=600000)
+    fresh = window.session.records.recount()["folder"]
+    assert np.array_equal(window.session.records.totals()["folder"], fresh)
+    assert window.session.records.count("folder") == (10000, 10000)
