@@ -188,6 +188,15 @@ def progress_text(p) -> str:
     return " ".join(parts)
 
 
+def _rate(slides: int, seconds: float) -> None:
+    """How fast a batch command went, on stderr (stdout may be JSON)."""
+    if slides:
+        print(
+            f"{slides} slides in {seconds:.1f} s: {slides / max(seconds, 1e-9):.2f} slides/s",
+            file=sys.stderr,
+        )
+
+
 def cmd_demo(args) -> int:
     from seggui.core.demo import write_demo
 
@@ -264,6 +273,7 @@ def cmd_predict(args) -> int:
 
     ctx = _open(args.folder)
     path, model, meta = _load_model(ctx, args.model)
+    started = time.monotonic()
     written, problems = predict_slides(
         Predictor(model, meta.depth),
         ctx.slides,
@@ -273,6 +283,7 @@ def cmd_predict(args) -> int:
     )
     for p in problems:
         print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
+    _rate(len(written), time.monotonic() - started)
     print(f"wrote {len(written)} masks to {args.out} with {path.name}")
     return 0 if written or not ctx.slides else 1
 
@@ -291,9 +302,11 @@ def cmd_evaluate(args) -> int:
     else:
         names = set(ctx.split.test)
         slides = [s for s in ctx.slides if s.name in names]
+    started = time.monotonic()
     report = evaluate_slides(
         Predictor(model, meta.depth), slides, meta.classes, ProgressBar("evaluate")
     )
+    _rate(len(report.slides), time.monotonic() - started)
     seen = {p.name for p in report.problems}
     # Also warnings on slides that were scored anyway (e.g. two images with one name).
     report.problems += [p for p in ctx.scan.all_problems() if p.name not in seen]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +17,9 @@ from seggui.core.imageio import SlideFileError, read_image, read_mask, write_mas
 from seggui.core.metrics import ScoreAccumulator, Scores
 from seggui.core.slides import Problem, Slide
 from seggui.model.predict import Predictor
+
+#: Threads that read slides ahead of the model.
+READERS = 2
 
 
 def _num(x: float) -> float | None:
@@ -68,32 +74,73 @@ class EvalReport:
         }
 
 
+def read_ahead(
+    slides: list[Slide], load: Callable[[Slide], object], workers: int = READERS
+) -> Iterator[tuple[Slide, object]]:
+    """``(slide, load(slide))`` in order, the next few loaded by a small thread pool while
+    the caller predicts (decoding PNGs releases the GIL); a failure comes back as the
+    exception object. ``workers`` 0 loads in the caller's thread."""
+    if workers <= 0:
+        for slide in slides:
+            try:
+                yield slide, load(slide)
+            except SlideFileError as exc:
+                yield slide, exc
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="seggui-read") as pool:
+        pending: deque = deque()
+        it = iter(slides)
+        for slide in it:
+            pending.append((slide, pool.submit(load, slide)))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            slide, future = pending.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(load, nxt)))
+            try:
+                yield slide, future.result()
+            except SlideFileError as exc:
+                yield slide, exc
+
+
 def evaluate_slides(
     predictor: Predictor,
     slides: list[Slide],
     classes: ClassSet,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    workers: int = READERS,
 ) -> EvalReport:
-    """Predict each slide and compare with its annotation; bad slides become problems."""
+    """Predict each slide and compare with its annotation; bad slides become problems.
+
+    Images and masks are read ahead by ``workers`` threads around the single model."""
     acc = ScoreAccumulator(len(classes))
     problems: list[Problem] = []
     total = len(slides)
-    for i, slide in enumerate(slides):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        if not slide.scorable:
+    usable = []
+    for slide in slides:
+        if slide.scorable:
+            usable.append(slide)
+        else:
             reason = slide.problem_text() or ("no mask" if not slide.has_mask else "unusable")
             problems.append(Problem(slide.name, reason))
+
+    def load(slide: Slide):
+        image = read_image(slide.image_path)
+        truth = read_mask(slide.mask_path, classes)
+        if truth.shape != image.shape[:2]:
+            raise SlideFileError(slide.mask_path, "mask and image differ in size")
+        return image, truth
+
+    for i, (slide, loaded) in enumerate(read_ahead(usable, load, workers)):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if isinstance(loaded, SlideFileError):
+            problems.append(Problem(slide.name, str(loaded)))
             continue
-        try:
-            image = read_image(slide.image_path)
-            truth = read_mask(slide.mask_path, classes)
-            if truth.shape != image.shape[:2]:
-                raise SlideFileError(slide.mask_path, "mask and image differ in size")
-        except SlideFileError as exc:
-            problems.append(Problem(slide.name, str(exc)))
-            continue
+        image, truth = loaded
         pred = predictor.predict(image, cancel)
         acc.add(slide.name, truth, pred.labels)
         progress(i + 1, total, f"scored {slide.name}")
@@ -108,27 +155,41 @@ def predict_slides(
     classes: ClassSet,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    workers: int = READERS,
 ) -> tuple[list[Path], list[Problem]]:
-    """Write one mode ``P`` PNG per slide image into ``out_dir`` (same stem, same size)."""
+    """Write one mode ``P`` PNG per slide image into ``out_dir`` (same stem, same size).
+
+    Reading (``workers`` threads) and writing (one thread) overlap the predictions."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(s.name, s.problem_text() or "no image") for s in slides if not s.usable
+    ]
+    usable = [s for s in slides if s.usable]
     total = len(slides)
-    for i, slide in enumerate(slides):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        if not slide.usable:
-            problems.append(Problem(slide.name, slide.problem_text() or "no image"))
-            continue
-        try:
-            image = read_image(slide.image_path)
-        except SlideFileError as exc:
-            problems.append(Problem(slide.name, str(exc)))
-            continue
-        pred = predictor.predict(image, cancel)
-        target = out_dir / f"{slide.name}.png"
-        write_mask(target, pred.labels, classes)
-        written.append(target)
-        progress(i + 1, total, f"predicted {slide.name}")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="seggui-write") if workers > 0 else None
+    writes = []
+    try:
+        for i, (slide, image) in enumerate(
+            read_ahead(usable, lambda s: read_image(s.image_path), workers)
+        ):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if isinstance(image, SlideFileError):
+                problems.append(Problem(slide.name, str(image)))
+                continue
+            pred = predictor.predict(image, cancel)
+            target = out_dir / f"{slide.name}.png"
+            if writer is None:
+                write_mask(target, pred.labels, classes)
+            else:
+                writes.append(writer.submit(write_mask, target, pred.labels, classes))
+            written.append(target)
+            progress(i + 1, total, f"predicted {slide.name}")
+        for future in writes:
+            future.result()  # a failed write is an error, as it would be in sequence
+    finally:
+        if writer is not None:
+            writer.shutdown(wait=True)
     return written, problems

@@ -40,9 +40,7 @@ def test_the_worker_cursor_visits_each_wanted_slide_once(qtbot):
         worker.wait(5000)
 
 
-def test_a_10000_slide_folder_opens_steps_to_the_end_and_scores_everything(
-    qtbot, window, tmp_path
-):
+def test_a_10000_slide_folder_opens_steps_to_the_end_and_scores_everything(qtbot, window, tmp_path):
     folder = tmp_path / "tiles"
     (folder / "images").mkdir(parents=True)
     (folder / "masks").mkdir()

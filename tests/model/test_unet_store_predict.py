@@ -102,3 +102,24 @@ def test_bundled_model_is_a_valid_seggui_model():
     assert zipfile.is_zipfile(path)
     _model, meta = store.load_model(path)
     assert len(meta.classes) == 4 and meta.test_metrics["miou"] >= 0.9
+
+
+def test_parallel_predict_writes_the_same_bytes_as_sequential(tmp_path):
+    from seggui.core.demo import write_demo
+    from seggui.core.folder import open_folder
+    from seggui.model.evaluate import evaluate_slides, predict_slides
+    from seggui.model.predict import Predictor
+    from seggui.model.unet import build_unet
+
+    ctx = open_folder(write_demo(tmp_path / "d", count=7, seed=2, size=96))
+    (ctx.root / "images" / "broken.png").write_bytes(b"not a png")
+    ctx = open_folder(ctx.root)
+    predictor = Predictor(build_unet(4, 4, 2), depth=2)
+    seq, p1 = predict_slides(predictor, ctx.slides, tmp_path / "seq", ctx.classes, workers=0)
+    par, p2 = predict_slides(predictor, ctx.slides, tmp_path / "par", ctx.classes, workers=3)
+    assert [p.name for p in seq] == [p.name for p in par] and len(seq) == 7
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(seq, par, strict=True))
+    assert {p.name for p in p1} == {p.name for p in p2} == {"broken"}
+    r1 = evaluate_slides(predictor, ctx.slides, ctx.classes, workers=0)
+    r2 = evaluate_slides(predictor, ctx.slides, ctx.classes, workers=3)
+    assert (r1.overall.confusion == r2.overall.confusion).all()
