@@ -154,15 +154,19 @@ def _open(folder: str):
         raise CliError(str(exc)) from exc
 
 
-def _load_model(ctx, explicit: str | None):
-    from seggui.model import store
+def _load_predictor(ctx, explicit: str | None):
+    """``(path, predictor, meta)``; with OpenVINO and a converted copy, without TensorFlow."""
+    from seggui.core.registry import ModelError, read_meta, resolve_model
+    from seggui.model.predict import Predictor
 
-    path = store.resolve_model(ctx.workspace, explicit)
+    path = resolve_model(ctx.workspace, explicit)
     try:
-        model, meta = store.load_model(path)
-    except store.ModelError as exc:
+        if not path.exists():
+            raise ModelError(f"{path}: model file not found")
+        meta = read_meta(path)
+        return path, Predictor.from_path(path, meta), meta
+    except ModelError as exc:
         raise CliError(str(exc)) from exc
-    return path, model, meta
 
 
 def _check_classes(ctx, meta) -> None:
@@ -269,13 +273,12 @@ def cmd_train(args) -> int:
 def cmd_predict(args) -> int:
     _quiet_tensorflow()
     from seggui.model.evaluate import predict_slides
-    from seggui.model.predict import Predictor
 
     ctx = _open(args.folder)
-    path, model, meta = _load_model(ctx, args.model)
+    path, predictor, meta = _load_predictor(ctx, args.model)
     started = time.monotonic()
     written, problems = predict_slides(
-        Predictor(model, meta.depth),
+        predictor,
         ctx.slides,
         Path(args.out),
         meta.classes,
@@ -291,10 +294,9 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     _quiet_tensorflow()
     from seggui.model.evaluate import evaluate_slides
-    from seggui.model.predict import Predictor
 
     ctx = _open(args.folder)
-    path, model, meta = _load_model(ctx, args.model)
+    path, predictor, meta = _load_predictor(ctx, args.model)
     if any(s.scorable for s in ctx.slides):  # nothing to score: report the folder's problems
         _check_classes(ctx, meta)
     if args.all:
@@ -303,9 +305,7 @@ def cmd_evaluate(args) -> int:
         names = set(ctx.split.test)
         slides = [s for s in ctx.slides if s.name in names]
     started = time.monotonic()
-    report = evaluate_slides(
-        Predictor(model, meta.depth), slides, meta.classes, ProgressBar("evaluate")
-    )
+    report = evaluate_slides(predictor, slides, meta.classes, ProgressBar("evaluate"))
     _rate(len(report.slides), time.monotonic() - started)
     seen = {p.name for p in report.problems}
     # Also warnings on slides that were scored anyway (e.g. two images with one name).
@@ -407,10 +407,8 @@ def cmd_export(args) -> int:
     classes, predictor = ctx.classes, None
     if args.prediction:
         _quiet_tensorflow()
-        from seggui.model.predict import Predictor
-
-        _, model, meta = _load_model(ctx, args.model)
-        classes, predictor = meta.classes, Predictor(model, meta.depth)
+        _, predictor, meta = _load_predictor(ctx, args.model)
+        classes = meta.classes
     slides = [s for s in ctx.slides if (s.usable if predictor else s.scorable)]
     done, problems = export_slides(
         slides,

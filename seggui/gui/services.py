@@ -154,16 +154,17 @@ class PredictionService(LatestWorker):
             path, self._pending_model = self._pending_model, None
         if path is None:
             return
-        from seggui.model import store
+        from seggui.core.registry import read_meta
         from seggui.model.predict import Predictor
 
-        try:
-            model, meta = store.load_model(path)
+        try:  # TensorFlow is imported only when the model has no converted copy yet
+            meta = read_meta(path)
+            predictor = Predictor.from_path(path, meta)
         except Exception as exc:  # noqa: BLE001  (any bad model file: tell, keep the old one)
             self.model_error.emit(str(exc))
             return
         with self._model_lock:
-            self._predictor = Predictor(model, meta.depth)
+            self._predictor = predictor
             self._meta = meta
             self._key = model_key(path)
             self._cache = PredictionCache(self.workspace, self._key) if self.workspace else None

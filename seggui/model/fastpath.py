@@ -9,22 +9,11 @@ doubles throughput again. The softmax stays in float32.
 
 from __future__ import annotations
 
-import functools
-
 import keras
 import numpy as np
 from keras import layers
 
-
-@functools.cache
-def cpu_has_bf16() -> bool:
-    """True when the CPU has native bf16 matrix units that oneDNN uses."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+from seggui.model.cpu import cpu_has_bf16  # noqa: F401  (where callers found it)
 
 
 def _fused_conv_block(x, filters: int, dtype):

@@ -16,37 +16,7 @@ import numpy as np
 import openvino as ov
 
 from seggui.model.fastpath import fold_batchnorm
-
-
-def _with_top_class_only(model: ov.Model) -> ov.Model:
-    """The model with its probabilities replaced by (top probability, top class) alone: the
-    graph before review outputs existed, kept to measure what they cost."""
-    probs = model.get_results()[0].input_value(0)
-    probs.get_tensor().set_names(set())
-    top = ov.opset13.topk(probs, 1, -1, "max", "none", "i32")
-    results = [ov.opset13.result(top.output(i)) for i in range(2)]
-    return ov.Model(results, model.get_parameters(), "seggui-unet-top1")
-
-
-def _with_top_class(model: ov.Model) -> ov.Model:
-    """The model with its probabilities replaced by what review needs, computed in the graph:
-    the two most likely classes with their probabilities, and every class's probability in
-    8 bits (for the probability of the annotated class).
-
-    Taking the classes inside the graph saves an argmax over 512x512x4 in NumPy, several
-    milliseconds per tile (a sixth of the whole inference).
-    """
-    op = ov.opset13
-    probs = model.get_results()[0].input_value(0)
-    probs.get_tensor().set_names(set())  # its name belongs to the Result being replaced
-    k = min(2, model.get_results()[0].get_output_partial_shape(0)[-1].get_length())
-    top = op.topk(probs, k, -1, "max", "value", "i32")
-    scaled = op.add(
-        op.multiply(probs, op.constant(np.float32(255.0))), op.constant(np.float32(0.5))
-    )
-    probs_u8 = op.convert(op.clamp(scaled, 0.0, 255.0), "u8")
-    results = [op.result(top.output(0)), op.result(top.output(1)), op.result(probs_u8)]
-    return ov.Model(results, model.get_parameters(), "seggui-unet-top")
+from seggui.model.ovgraph import review_outputs, top_class_only, unpack
 
 
 class OpenVinoRunner:
@@ -73,7 +43,7 @@ class OpenVinoRunner:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", UserWarning)  # Keras on the traced input
                     converted = ov.convert_model(self._fused, input=[shape])
-                    model = (_with_top_class if self.review else _with_top_class_only)(converted)
+                    model = (review_outputs if self.review else top_class_only)(converted)
                 compiled = self._core.compile_model(model, "CPU", self._config)
                 self._compiled[shape] = compiled
                 while len(self._compiled) > self.MAX_SHAPES:
@@ -87,11 +57,7 @@ class OpenVinoRunner:
         float32 NHWC batch; margin is the top probability less the second."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         out = self._compiled_for(batch.shape)(batch)
-        if not self.review:
-            return out[1][..., 0].astype(np.uint8), out[0][..., 0], None, None
-        values, classes, probs = out[0], out[1], out[2]
-        margin = values[..., 0] - values[..., 1] if values.shape[-1] > 1 else values[..., 0]
-        return classes[..., 0].astype(np.uint8), values[..., 0], margin, probs
+        return unpack(out, self.review)
 
 
 def openvino_callable(model, base_filters: int, depth: int, precision: str = "bf16"):

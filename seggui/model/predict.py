@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from seggui.core.cancel import CancelToken
 
@@ -35,6 +34,8 @@ def _first_conv_filters(model) -> int:
 def _make_backend(model, base_filters: int, depth: int, backend: str):
     """``(description, fn)`` where ``fn(batch) -> (labels uint8, confidence float32,
     margin float32, probs uint8)``."""
+    import tensorflow as tf
+
     from seggui.model.fastpath import cpu_has_bf16, fold_batchnorm
 
     if backend in ("auto", "openvino"):
@@ -109,9 +110,29 @@ class Predictor:
         self.tile = max(self.multiple, tile // self.multiple * self.multiple)
         self.overlap = min(overlap, self.tile // 4)
         self.batch_size = batch_size
+        if model is None:  # made by from_path with a ready runner
+            return
         if base_filters is None:
             base_filters = _first_conv_filters(model)
         self.path, self._infer = _make_backend(model, base_filters, depth, backend)
+
+    @classmethod
+    def from_path(cls, model_path, meta, **kwargs) -> Predictor:
+        """A predictor for a saved model that, where OpenVINO is installed, runs the model's
+        converted copy kept on disk: no TensorFlow is imported once that copy exists."""
+        try:
+            from seggui.model.ovcache import cached_runner
+        except ImportError:
+            cached_runner = None
+        if cached_runner is not None:
+            runner = cached_runner(model_path, meta)
+            predictor = cls(None, meta.depth, **kwargs)
+            predictor.path, predictor._infer = f"OpenVINO {runner.precision}, cached", runner
+            return predictor
+        from seggui.model import store
+
+        model, _ = store.load_model(model_path)
+        return cls(model, meta.depth, **kwargs)
 
     def _pad(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]

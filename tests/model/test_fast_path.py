@@ -57,3 +57,51 @@ def test_backend_agrees_with_reference(trained, backend):
     limit = 1e-4 if backend == "tf-fp32" else 0.01  # bf16 keeps ~3 significant digits
     assert np.mean(changed) <= limit, (backend, np.mean(changed))
     assert worst < (1e-4 if backend == "tf-fp32" else 0.1)
+
+
+def test_the_converted_copy_is_cached_and_predicting_through_it_imports_no_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("openvino")
+    from seggui.core.demo import write_demo
+    from seggui.core.imageio import read_image
+    from seggui.core.registry import bundled_model_path, read_meta
+    from seggui.model.ovcache import ir_path
+    from seggui.model.predict import Predictor
+
+    folder = write_demo(tmp_path / "d", count=2, seed=5)
+    model = tmp_path / "models" / "m.keras"
+    model.parent.mkdir()
+    for suffix in (".keras", ".json"):
+        (model.with_suffix(suffix)).write_bytes(
+            bundled_model_path().with_suffix(suffix).read_bytes()
+        )
+    meta = read_meta(model)
+    xml = ir_path(model)
+    assert not xml.exists()
+    image = read_image(folder / "images" / "tile_0000.png")
+    cached = Predictor.from_path(model, meta).predict(image)
+    assert xml.exists() and xml.with_suffix(".bin").exists() and xml.parent.parent == model.parent
+    reference = Predictor(
+        __import__("seggui.model.store").model.store.load_model(model)[0],
+        meta.depth,
+        backend="openvino",
+    ).predict(image)
+    assert (cached.labels == reference.labels).mean() > 0.9999
+    assert cached.probs.shape == (512, 512, 4) and cached.margin.shape == (512, 512)
+    code = (
+        "import sys\n"
+        "from seggui.core.registry import read_meta\n"
+        "from seggui.core.imageio import read_image\n"
+        "from seggui.model.predict import Predictor\n"
+        f"p = Predictor.from_path({str(model)!r}, read_meta({str(model)!r}))\n"
+        f"p.predict(read_image({str(folder / 'images' / 'tile_0001.png')!r}))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # A changed model file gets a copy of its own.
+    with open(model, "ab") as fh:
+        fh.write(b"\0")
+    assert ir_path(model) != xml

@@ -1,0 +1,110 @@
+"""OpenVINO copies of saved models, kept on disk so that predicting imports no TensorFlow.
+
+The first prediction with a model converts it (BatchNorm folded, the review outputs in the
+graph, spatial size left open) and saves the result beside the model, named by a hash of the
+model file, so a changed model is converted again; where the model's folder cannot be
+written (the bundled model in site-packages), the copy goes to the user's data directory.
+Later runs read the converted copy with OpenVINO alone: importing TensorFlow and converting
+cost about 5 s before the first tile. Importing this module raises ImportError without
+OpenVINO.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+
+from seggui.core import workspace as ws
+from seggui.model.cpu import cpu_has_bf16
+from seggui.model.ovgraph import review_outputs, unpack
+
+CACHE_DIR = ".openvino"
+
+
+def model_hash(model_path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(model_path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:20]
+
+
+def ir_path(model_path: str | Path) -> Path:
+    """Where the converted copy of ``model_path`` lives (the ``.xml``; the ``.bin`` beside)."""
+    from seggui.core.registry import bundled_model_path
+
+    model_path = Path(model_path)
+    beside = model_path.parent / CACHE_DIR
+    shipped = model_path.resolve() == bundled_model_path().resolve()  # never write a package
+    folder = beside if not shipped and ws.is_writable(beside) else ws.user_data_dir() / "openvino"
+    return folder / f"{model_path.stem}-{model_hash(model_path)}.xml"
+
+
+def build_ir(model_path: str | Path, meta, xml: Path) -> Path:
+    """Convert a saved model (this imports TensorFlow) and save the copy atomically."""
+    from seggui.model import store
+    from seggui.model.fastpath import fold_batchnorm
+
+    model, _ = store.load_model(model_path)  # safe mode, and every check of a model file
+    fused = fold_batchnorm(model, meta.base_filters, meta.depth, bf16=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras on the traced input
+        converted = review_outputs(ov.convert_model(fused, input=[(-1, -1, -1, 3)]))
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-ov-", dir=xml.parent))
+    try:
+        ov.save_model(converted, tmp / "model.xml", compress_to_fp16=False)
+        os.replace(tmp / "model.bin", xml.with_suffix(".bin"))  # weights first: an .xml
+        os.replace(tmp / "model.xml", xml)  # never exists without its .bin
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return xml
+
+
+class CachedRunner:
+    """Runs a converted copy on OpenVINO's CPU plugin; one compiled model per input shape."""
+
+    MAX_SHAPES = 8
+
+    def __init__(self, xml: Path, precision: str):
+        self._core = ov.Core()
+        self._model = self._core.read_model(str(xml))
+        self._config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
+        self._compiled: OrderedDict[tuple, ov.CompiledModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self.precision = precision
+
+    def _compiled_for(self, shape: tuple) -> ov.CompiledModel:
+        with self._lock:
+            compiled = self._compiled.get(shape)
+            if compiled is None:
+                model = self._model.clone()
+                model.reshape({model.inputs[0]: ov.PartialShape(list(shape))})
+                compiled = self._core.compile_model(model, "CPU", self._config)
+                self._compiled[shape] = compiled
+                while len(self._compiled) > self.MAX_SHAPES:
+                    self._compiled.popitem(last=False)
+            else:
+                self._compiled.move_to_end(shape)
+            return compiled
+
+    def __call__(self, batch: np.ndarray) -> tuple:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return unpack(self._compiled_for(batch.shape)(batch))
+
+
+def cached_runner(model_path: str | Path, meta) -> CachedRunner:
+    """The runner of a model's converted copy, converting it first if there is none."""
+    xml = ir_path(model_path)
+    if not (xml.exists() and xml.with_suffix(".bin").exists()):
+        build_ir(model_path, meta, xml)
+    return CachedRunner(xml, "bf16" if cpu_has_bf16() else "f32")
