@@ -372,6 +372,8 @@ class SlideList(QWidget):
         self.count_label.setText(text)
 
     def _data_changed(self, top_left, bottom_right, roles=()) -> None:
+        if roles and SORT_ROLE not in roles:
+            return  # a thumbnail: the order cannot have changed
         col = self.proxy.sortColumn()
         if top_left.column() <= col <= bottom_right.column():
             self._sort_stale = True  # re-sorted when the user leaves the row, not under them
