@@ -15,17 +15,14 @@ import hashlib
 import os
 import shutil
 import tempfile
-import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 
-import numpy as np
 import openvino as ov
 
 from seggui.core import workspace as ws
 from seggui.model.cpu import cpu_has_bf16
-from seggui.model.ovgraph import review_outputs, unpack
+from seggui.model.ovgraph import ShapeRunner, review_outputs
 
 CACHE_DIR = ".openvino"
 
@@ -70,36 +67,17 @@ def build_ir(model_path: str | Path, meta, xml: Path) -> Path:
     return xml
 
 
-class CachedRunner:
-    """Runs a converted copy on OpenVINO's CPU plugin; one compiled model per input shape."""
-
-    MAX_SHAPES = 8
+class CachedRunner(ShapeRunner):
+    """Runs a model's converted copy read from disk (no TensorFlow, no Keras)."""
 
     def __init__(self, xml: Path, precision: str):
-        self._core = ov.Core()
+        super().__init__(precision)
         self._model = self._core.read_model(str(xml))
-        self._config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
-        self._compiled: OrderedDict[tuple, ov.CompiledModel] = OrderedDict()
-        self._lock = threading.Lock()
-        self.precision = precision
 
-    def _compiled_for(self, shape: tuple) -> ov.CompiledModel:
-        with self._lock:
-            compiled = self._compiled.get(shape)
-            if compiled is None:
-                model = self._model.clone()
-                model.reshape({model.inputs[0]: ov.PartialShape(list(shape))})
-                compiled = self._core.compile_model(model, "CPU", self._config)
-                self._compiled[shape] = compiled
-                while len(self._compiled) > self.MAX_SHAPES:
-                    self._compiled.popitem(last=False)
-            else:
-                self._compiled.move_to_end(shape)
-            return compiled
-
-    def __call__(self, batch: np.ndarray) -> tuple:
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
-        return unpack(self._compiled_for(batch.shape)(batch))
+    def model_for(self, shape: tuple) -> ov.Model:
+        model = self._model.clone()
+        model.reshape({model.inputs[0]: ov.PartialShape(list(shape))})
+        return model
 
 
 def cached_runner(model_path: str | Path, meta) -> CachedRunner:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import openvino as ov
 
@@ -45,3 +48,40 @@ def unpack(out, review: bool = True) -> tuple:
     values, classes, probs = out[0], out[1], out[2]
     margin = values[..., 0] - values[..., 1] if values.shape[-1] > 1 else values[..., 0]
     return classes[..., 0].astype(np.uint8), values[..., 0], margin, probs
+
+
+class ShapeRunner:
+    """Runs a U-Net on OpenVINO's CPU plugin, compiled once per input shape (a static shape
+    compiles to faster kernels than a dynamic model reshaped per call); subclasses say how
+    the model for a shape is made."""
+
+    MAX_SHAPES = 8
+
+    def __init__(self, precision: str, review: bool = True):
+        self._core = ov.Core()
+        self._config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
+        self._compiled: OrderedDict[tuple, ov.CompiledModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self.precision = precision
+        self.review = review
+
+    def model_for(self, shape: tuple) -> ov.Model:
+        raise NotImplementedError
+
+    def _compiled_for(self, shape: tuple) -> ov.CompiledModel:
+        with self._lock:
+            compiled = self._compiled.get(shape)
+            if compiled is None:
+                compiled = self._core.compile_model(self.model_for(shape), "CPU", self._config)
+                self._compiled[shape] = compiled
+                while len(self._compiled) > self.MAX_SHAPES:
+                    self._compiled.popitem(last=False)
+            else:
+                self._compiled.move_to_end(shape)
+            return compiled
+
+    def __call__(self, batch: np.ndarray) -> tuple:
+        """``(labels uint8, confidence float32, margin float32, probs uint8 NHWC)`` for a
+        float32 NHWC batch; margin is the top probability less the second."""
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return unpack(self._compiled_for(batch.shape)(batch), self.review)
