@@ -281,6 +281,10 @@ class SlideList(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(40)
         self.table.setIconSize(QSize(36, 36))
         header = self.table.horizontalHeader()
+        # Sized to the contents of the rows in view, not of all rows: with every row
+        # considered, each score that arrives re-measured the whole folder (O(folder) per
+        # update, what made 2,000 slides crawl).
+        header.setResizeContentsPrecision(32)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(COL_NAME, 140)
         for col in (
