@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt
-from PyQt6.QtGui import QActionGroup
 from PyQt6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -25,23 +24,22 @@ from PyQt6.QtWidgets import (
 
 from seggui import __version__
 from seggui.core import registry
-from seggui.core.atomic import atomic_write_text
-from seggui.core.audit import load_audit
 from seggui.core.demo import write_demo
-from seggui.core.export import export_slides
-from seggui.core.folder import FolderContext, open_folder, save_classes
-from seggui.core.report import scores_csv
+from seggui.core.folder import FolderContext, open_folder
 from seggui.core.review import STATES
 from seggui.core.workspace import user_data_dir
 from seggui.gui import actions as action_table
 from seggui.gui.canvas import ViewPair
-from seggui.gui.class_editor import ClassEditor
 from seggui.gui.display import SlideDisplay
 from seggui.gui.editor import Editor, EditorBar
 from seggui.gui.panels import Notice, OverlayPanel, ReviewPanel, ScoresPanel, _swatch
 from seggui.gui.retrain import RetrainPanel
 from seggui.gui.session import Session
 from seggui.gui.slide_list import SlideList
+from seggui.gui.window_models import ModelsMixin
+from seggui.gui.window_review import ReviewMixin
+from seggui.gui.window_scores import ScoresMixin
+from seggui.gui.window_settings import SettingsMixin
 from seggui.gui.workers import Job
 
 DEMO_COUNT = 40
@@ -51,7 +49,9 @@ def demo_folder() -> Path:
     return user_data_dir() / "demo"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWindow):
+    """The window; its settings, models, scores and review live in the mixins' modules."""
+
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings or QSettings("seggui", "seggui")
@@ -219,47 +219,6 @@ class MainWindow(QMainWindow):
     thumbs = property(lambda self: self.session.thumbs)
     predictor = property(lambda self: self.session.predictor)
 
-    # -- settings --------------------------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        s = self.settings
-        if s.value("geometry") is not None:
-            self.restoreGeometry(s.value("geometry"))
-        if s.value("windowState") is not None:
-            self.restoreState(s.value("windowState"))
-        self.overlay.opacity.setValue(int(s.value("overlay/opacity", 45)))
-        self.overlay.enabled.setChecked(s.value("overlay/enabled", "true") in (True, "true"))
-        contour = s.value("overlay/contour", "false") in (True, "true")
-        (self.overlay.contour if contour else self.overlay.fill).setChecked(True)
-        self.editor.set_size(int(s.value("editor/size", 9)))
-        self._sync_tool_actions()
-
-    def _save_settings(self) -> None:
-        s = self.settings
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("windowState", self.saveState())
-        s.setValue("overlay/opacity", self.overlay.opacity.value())
-        s.setValue("overlay/enabled", self.overlay.enabled.isChecked())
-        s.setValue("overlay/contour", self.overlay.contour.isChecked())
-        s.setValue("editor/size", self.editor.size)
-        s.sync()
-
-    def recent_folders(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _remember(self, folder: Path) -> None:
-        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
-        self.settings.setValue("recent", recent[:10])
-        self.settings.setValue("lastFolder", str(folder))
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.recent_folders():
-            action = self.recent_menu.addAction(folder)
-            action.triggered.connect(lambda _=False, f=folder: self.open_folder(f))
-        if not self.recent_folders():
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
     # -- background jobs -------------------------------------------------------------------------
     def run_job(self, fn, on_success, label: str) -> Job:
         job = Job(fn, self)
@@ -326,57 +285,6 @@ class MainWindow(QMainWindow):
         if ctx.slides:
             self.slide_list.step(0)
 
-    # -- models ----------------------------------------------------------------------------------
-    def activate_model(self, path: Path, persist: bool = True) -> None:
-        """Predict with ``path`` from now on; ``persist`` makes it the folder's active model."""
-        try:
-            meta = registry.read_meta(path)
-        except registry.ModelError as exc:
-            self._error("Cannot use this model", str(exc))
-            return
-        ctx = self.session.ctx
-        if ctx is not None and not meta.classes.same_as(ctx.classes):
-            self.notice.show_text(
-                f"The model {path.stem} knows other classes ({', '.join(meta.classes.names)}) "
-                f"than this folder ({', '.join(ctx.classes.names)}): its predictions are shown "
-                "in its own colours and not scored."
-            )
-        else:
-            self.notice.hide()
-        if persist and ctx is not None:
-            registry.set_active(ctx.workspace, path)
-        miou = meta.test_metrics.get("miou")
-        label = "bundled default" if path == registry.bundled_model_path() else path.stem
-        self.model_label.setText(f"Model: {label}" + (f" (test mIoU {miou:.3f})" if miou else ""))
-        self.session.model_meta = meta
-        self.session.set_model(path)
-        self.retrain.active_path = path
-        self.retrain.refresh_versions()
-        self._render()
-
-    def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "Keras models (*.keras)")
-        if path:
-            self.activate_model(Path(path))
-
-    def _fill_versions(self) -> None:
-        self.versions_menu.clear()
-        group = QActionGroup(self.versions_menu)
-        rows = [(registry.bundled_model_path(), "bundled default")]
-        if self.session.ctx is not None:
-            rows += [(p, p.stem) for p, _ in registry.list_versions(self.session.ctx.workspace)]
-        for path, label in rows:
-            try:
-                miou = registry.read_meta(path).test_metrics.get("miou")
-            except registry.ModelError:
-                continue
-            text = label + (f"  (test mIoU {miou:.3f})" if miou is not None else "")
-            action = self.versions_menu.addAction(text)
-            action.setCheckable(True)
-            action.setChecked(path == self.session.model_path)
-            group.addAction(action)
-            action.triggered.connect(lambda _=False, p=path: self.activate_model(p))
-
     # -- slides ----------------------------------------------------------------------------------
     def show_slide(self, name: str) -> None:
         self.editor.cancel_lasso()
@@ -408,203 +316,7 @@ class MainWindow(QMainWindow):
                 r = self.session.reviews.get(name)
                 self.review.show_review(r.state, r.note)
 
-    def revert_mask(self) -> None:
-        name = self.session.current
-        if name is None or self.session.ctx is None:
-            return
-        if not self.session.ctx.masks.is_corrected(name):
-            self.statusBar().showMessage(f"{name}: the mask was never changed", 10000)
-            return
-        answer = QMessageBox.question(
-            self, "Revert mask", f"Bring back the original mask of {name}? Its edits are lost."
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.session.revert(name)
-
-    # -- scores ----------------------------------------------------------------------------------
-    def evaluate_test(self) -> None:
-        self.scope_box.setCurrentIndex(1)
-        self.scores.setCurrentWidget(self.scores.folder)
-
-    def _update_folder_scores(self) -> None:
-        s = self.session
-        if s.ctx is None:
-            return
-        scope = s.scope
-        heading = "Test split" if scope == "test" else "All slides with masks"
-        done, total = s.records.count(scope)
-        self.scores.folder.show_scores(
-            s.records.total(scope), s.ctx.classes, f"{heading}: {done} of {total} slides scored"
-        )
-
-    def show_confusion_pair(self, row: int, col: int) -> None:
-        """A click on the folder matrix's cell (annotated A, predicted B): the slides with
-        A-as-B pixels, most first."""
-        s = self.session
-        if s.ctx is None or max(row, col) >= len(s.ctx.classes):
-            return
-        names = s.ctx.classes.names
-        counts = {
-            name: int(scores.confusion[row, col])
-            for name, scores in s.records.items()
-            if scores.confusion[row, col] > 0
-        }
-        self.slide_list.show_pair((names[row], names[col]), counts)
-        self.statusBar().showMessage(
-            f"{len(counts)} slides have pixels annotated {names[row]} and predicted {names[col]}",
-            10000,
-        )
-
-    def export_csv(self) -> None:
-        if self.session.ctx is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export scores", str(self.session.ctx.root / "seggui_scores.csv"), "CSV (*.csv)"
-        )
-        if path:
-            self.write_csv(Path(path))
-
-    def write_csv(self, path: Path) -> None:
-        """Per-slide scores, split, review state and problems, written atomically."""
-        s, model = self.session, self.slide_list.model
-        text = scores_csv(
-            s.ctx.slides,
-            s.ctx.classes,
-            s.records.get,
-            model.part,
-            model.problem,
-            s.reviews.all() if s.reviews else {},
-            lambda name: s.audit.get(name) or s.quality.get(name),
-        )
-        atomic_write_text(path, text)
-        self.statusBar().showMessage(f"Scores written to {path}", 10000)
-
-    def export_annotations(self) -> None:
-        """Every slide's annotation (corrected where it was) as GeoJSON and palette PNGs."""
-        ctx = self.session.ctx
-        if ctx is None:
-            return
-        folder = QFileDialog.getExistingDirectory(self, "Export annotations into", str(ctx.root))
-        if folder:
-            self.write_exports(Path(folder))
-
-    def write_exports(self, folder: Path) -> Job:
-        ctx = self.session.ctx
-        self.session.save_all()
-        self.session.saver.flush()  # the export includes the edits just made
-        slides = [s for s in ctx.slides if s.scorable]
-        return self.run_job(
-            lambda progress, cancel: export_slides(
-                slides,
-                ctx.classes,
-                folder / "geojson",
-                folder / "masks",
-                False,
-                None,
-                progress,
-                cancel,
-            ),
-            lambda done: self.statusBar().showMessage(
-                f"Exported {done[0]} slides to {folder} (geojson/, masks/)"
-                + (f"; {len(done[1])} could not be read" if done[1] else ""),
-                15000,
-            ),
-            "Exporting",
-        )
-
-    # -- classes ---------------------------------------------------------------------------------
-    def edit_classes(self) -> None:
-        ctx = self.session.ctx
-        if ctx is None:
-            return
-        colour_masks = ctx.classes.source == "mask colours" or any(
-            loaded.base is not None and loaded.base.fmt.coding == "colour"
-            for loaded in self.session.loaded.values()
-        )
-        dialog = ClassEditor(ctx.classes, colour_masks, self)
-        if dialog.exec() and dialog.result_classes is not None:
-            self.apply_classes(dialog.result_classes)
-
-    def apply_classes(self, classes) -> None:
-        """Save new class names, colours or background and show them everywhere."""
-        ctx = self.session.ctx
-        try:
-            path = save_classes(ctx.root, ctx.workspace, classes)
-        except OSError as exc:
-            self._error("Classes not saved", str(exc))
-            return
-        self.session.set_classes(classes)
-        self.overlay.set_classes(classes)
-        self.editor_bar.set_classes(classes, _swatch)
-        if self.session.model_path is not None:  # the model may now know these classes
-            self.activate_model(self.session.model_path, persist=False)
-        self._render()
-        self.statusBar().showMessage(f"Classes saved to {path}", 10000)
-
-    # -- review ----------------------------------------------------------------------------------
-    def toggle_mark(self, state: str) -> None:
-        s = self.session
-        if s.current is None or s.reviews is None:
-            return
-        self._mark("" if s.reviews.get(s.current).state == state else state)
-
-    def _mark(self, state: str) -> None:
-        s = self.session
-        if s.current is None or s.reviews is None:
-            return
-        r = s.reviews.set(s.current, state or None)
-        self.review.show_review(r.state, r.note)
-        self.slide_list.model.set_review(s.current, r.state)
-        self._review_states_changed()
-
-    def _review_states_changed(self) -> None:
-        states = self.slide_list.model.reviews
-        self.retrain.set_review_states({n: st or None for n, st in states.items()})
-
-    def _note(self, text: str) -> None:
-        s = self.session
-        if s.current is None or s.reviews is None:
-            return
-        r = s.reviews.get(s.current)
-        if text != r.note:
-            s.reviews.set(s.current, r.state, text)
-
     # -- retraining, help, closing -------------------------------------------------------------
-    def show_retrain(self) -> None:
-        self.retrain_dock.show()
-        self.retrain_dock.raise_()
-
-    def show_audit(self) -> None:
-        """Model > Audit labels: the panel's audit settings, ready to start."""
-        self.show_retrain()
-        self.retrain.audit_button.setFocus()
-        self.statusBar().showMessage(
-            "Audit labels: choose folds and a time budget in the panel, then press Audit labels",
-            10000,
-        )
-
-    def _load_audit(self) -> None:
-        """Show the folder's saved audit, if its masks and split are still those it scored."""
-        ctx = self.session.ctx
-        result = load_audit(ctx) if ctx is not None else None
-        self.session.set_audit(result.slides if result is not None else {})
-        if result is not None:
-            self.statusBar().showMessage(
-                f"Label quality of {len(result.slides)} slides is out of sample (audit of "
-                f"{result.folds} folds)",
-                10000,
-            )
-
-    def train_for_folder(self) -> None:
-        """A first model of the folder's own: from scratch, within a time budget."""
-        self.retrain.first_model_defaults()
-        self.show_retrain()
-
-    def _training(self, running: bool) -> None:
-        self.task_label.setText("Training…" if running else "")
-        self.session.paused = running  # background prediction pauses while training
-        self.session.request_predictions()
-
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Shortcuts", action_table.shortcuts_html())
 
