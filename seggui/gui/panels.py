@@ -169,9 +169,10 @@ class ScoresTable(QWidget):
         )
         n = len(classes)
         self.per_class.setRowCount(n)
+        shown = display_colors(classes)  # the colours the views draw the classes in
         for i, c in enumerate(classes):
             name = QTableWidgetItem(c.name)
-            name.setIcon(QIcon(_swatch(c.color)))
+            name.setIcon(QIcon(_swatch(tuple(int(v) for v in shown[i]))))
             self.per_class.setItem(i, 0, name)
             self.per_class.setItem(i, 1, QTableWidgetItem(_fmt(scores.iou[i])))
             self.per_class.setItem(i, 2, QTableWidgetItem(_fmt(scores.dice[i])))
