@@ -1,0 +1,67 @@
+"""`seggui predict` end to end: wall time on 8 and 48 demo tiles, the marginal time per tile,
+and the model's own time per tile measured in the same run.
+
+Run: ``python bench/predict_cli.py``. The converted OpenVINO copy is made first (as any first
+run does), so both commands measure the steady state: no TensorFlow import, no conversion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from common import machine, repeat, save, table
+
+
+def wall(args: list[str], env: dict) -> float:
+    t = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "seggui", *args], check=True, env=env, capture_output=True
+    )
+    return time.monotonic() - t
+
+
+def main() -> int:
+    from seggui.core.demo import write_demo
+    from seggui.core.imageio import read_image
+    from seggui.core.registry import bundled_model_path, read_meta
+    from seggui.model.predict import Predictor
+
+    tmp = Path(tempfile.mkdtemp(prefix="seggui-predict-"))
+    env = {**os.environ, "SEGGUI_DATA_DIR": str(tmp / "user")}
+    os.environ["SEGGUI_DATA_DIR"] = env["SEGGUI_DATA_DIR"]
+    small = write_demo(tmp / "d8", count=8, seed=11)
+    large = write_demo(tmp / "d48", count=48, seed=11)
+    wall(["predict", str(small), "--out", str(tmp / "warm")], env)  # converts the model once
+    t8 = min(wall(["predict", str(small), "--out", str(tmp / "o8")], env) for _ in range(2))
+    t48 = min(wall(["predict", str(large), "--out", str(tmp / "o48")], env) for _ in range(2))
+    model = bundled_model_path()
+    predictor = Predictor.from_path(model, read_meta(model))
+    tile = read_image(large / "images" / "tile_0000.png")[None]
+    alone = repeat(lambda: predictor._infer(tile), 10, warmup=2)["median_ms"]
+    marginal = (t48 - t8) / 40 * 1000
+    rows = [
+        {"what": "seggui predict, 8 tiles (wall s)", "value": t8},
+        {"what": "seggui predict, 48 tiles (wall s)", "value": t48},
+        {"what": "marginal ms per tile ((t48 - t8) / 40)", "value": marginal},
+        {"what": "the model alone, ms per tile (same run)", "value": alone},
+        {"what": "marginal / model alone (target <= 1.3)", "value": marginal / alone},
+    ]
+    print(table(rows, ["what", "value"]))
+    result = {"benchmark": "predict_cli", "machine": machine(), "rows": rows}
+    print(json.dumps(result, indent=1))
+    save("predict_cli", result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
