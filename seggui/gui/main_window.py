@@ -178,6 +178,7 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
         self.editor.edited.connect(self._after_edit)
         self.slide_list.current_changed.connect(self.show_slide)
         self.slide_list.order_changed.connect(self.session.order_changed)
+        self.slide_list.rows_in_view.connect(self.session.rows_in_view)
         self.overlay.changed.connect(self._overlay_changed)
         self.overlay.edit_classes.connect(self.edit_classes)
         self.scores.folder.confusion.cellClicked.connect(self.show_confusion_pair)

@@ -70,6 +70,7 @@ class Session(QObject):
         self._diffs: dict[tuple[str, str], tuple[tuple, np.ndarray]] = {}  # (name, mode)
         self.scope = "folder"
         self._order: list[str] | None = None  # the background order, until sort/filter change
+        self._thumb_order: list[str] = []
         self.paused = False  # no background prediction (while training)
         self._closed = False
 
@@ -125,13 +126,20 @@ class Session(QObject):
         reviews = {n: r.state or "" for n, r in self.reviews.all().items()}
         self.slide_list.model.reset(ctx.slides, ctx.split, reviews)
         self.slide_list.update_count()
-        self.thumbs.want([], [s.name for s in ctx.slides if s.usable])
+        self._thumb_order = [s.name for s in ctx.slides if s.usable]
+        self.thumbs.want([], self._thumb_order)
 
     def set_classes(self, classes) -> None:
         """New names, colours or background for the open folder's classes (same values)."""
         self.ctx.classes = classes
         self.ctx.masks.classes = classes
         self.loader.classes = self.predictor.classes = classes
+
+    def rows_in_view(self, names: list[str]) -> None:
+        """Thumbnails of the rows on screen first; the same background list keeps its place."""
+        if self.ctx is not None:
+            wanted = [n for n in names if n not in self.slide_list.model.thumbs and self.usable(n)]
+            self.thumbs.want(wanted, self._thumb_order)
 
     def set_model(self, path: Path) -> None:
         """Predict with ``path`` from now on; scores of the previous model are dropped."""

@@ -264,6 +264,7 @@ class SlideList(QWidget):
 
     current_changed = pyqtSignal(str)
     order_changed = pyqtSignal()  # sorted or filtered: the order of slides is another
+    rows_in_view = pyqtSignal(list)  # names of the rows on screen (thumbnails first)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -302,6 +303,13 @@ class SlideList(QWidget):
         self.proxy.setDynamicSortFilter(False)
         self._sort_stale = False
         self.model.dataChanged.connect(self._data_changed)
+        self._scroll_timer = QTimer(self)  # at most every 100 ms while the user scrolls
+        self._scroll_timer.setSingleShot(True)
+        self._scroll_timer.setInterval(100)
+        self._scroll_timer.timeout.connect(self._scrolled)
+        self.table.verticalScrollBar().valueChanged.connect(lambda _: self._scroll_timer.start())
+        self.proxy.layoutChanged.connect(self._scroll_timer.start)
+        self.proxy.modelReset.connect(self._scroll_timer.start)
         for signal in (
             self.proxy.layoutChanged,
             self.proxy.modelReset,
@@ -397,6 +405,20 @@ class SlideList(QWidget):
         if not idx.isValid():
             return None
         return self.model.slides[self.proxy.mapToSource(idx).row()].name
+
+    def _scrolled(self) -> None:
+        """Tell which rows are on screen, so their thumbnails are made before the rest."""
+        view = self.table.viewport()
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(view.height() - 1)
+        if first < 0:
+            return
+        last = self.proxy.rowCount() - 1 if last < 0 else last
+        names = [
+            self.model.slides[self.proxy.mapToSource(self.proxy.index(r, 0)).row()].name
+            for r in range(first, last + 1)
+        ]
+        self.rows_in_view.emit(names)
 
     def visible_names(self, around: int = 3) -> list[str]:
         """The current slide and the next ``around`` in the list's order (for look-ahead)."""

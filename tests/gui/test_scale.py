@@ -64,3 +64,23 @@ def test_a_10000_slide_folder_opens_steps_to_the_end_and_scores_everything(qtbot
     fresh = window.session.records.recount()["folder"]
     assert np.array_equal(window.session.records.totals()["folder"], fresh)
     assert window.session.records.count("folder") == (10000, 10000)
+
+
+def test_thumbnails_of_the_rows_in_view_come_first(qtbot, window, tmp_path):
+    from seggui.core.demo import write_demo
+
+    folder = write_demo(tmp_path / "many", count=1500, seed=4, size=16)
+    arrived: list[str] = []
+    real = window.slide_list.model.set_thumb
+
+    def record(name, pixmap):
+        arrived.append(name)
+        real(name, pixmap)
+
+    window.slide_list.model.set_thumb = record
+    window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.slide_list.model.rowCount() == 1500, timeout=120000)
+    window.slide_list.select("tile_1400")  # far down, while thumbnails are being made
+    qtbot.waitUntil(lambda: {"tile_1400", "tile_1000"} <= set(arrived), timeout=120000)
+    # In folder order tile_1000 would come first; the rows on screen were made before it.
+    assert arrived.index("tile_1400") < arrived.index("tile_1000")
