@@ -27,8 +27,8 @@ from PIL import Image
 from seggui.core import workspace as ws
 from seggui.core.atomic import atomic_path, atomic_write_bytes
 from seggui.core.classes import ClassSet
-from seggui.core.imageio import SlideFileError, decode_mask, read_header
-from seggui.core.slides import MASK_SUFFIX, FolderScan, Slide
+from seggui.core.imageio import decode_mask, read_header
+from seggui.core.slides import MASK_SUFFIX, FolderScan, Slide, check_mask_header
 
 NO_MASK = ".none"
 #: Formats a mask can be written back in without loss.
@@ -179,7 +179,7 @@ class MaskStore:
             slide.folder_mask_path = slide.mask_path
             slide.mask_path = path
             slide.mask_ok = slide.usable
-            check_corrected_header(slide)
+            check_mask_header(slide, "corrected mask")
         for name in self._kept:
             slide = self.scan.get(name)
             if slide is not None:
@@ -300,18 +300,3 @@ class MaskStore:
         slide.corrected = False
         slide.mask_ok = slide.usable
         return slide.mask_path
-
-
-def check_corrected_header(slide: Slide) -> None:
-    """A corrected mask must match its image's size, like any mask."""
-    if slide.mask_path is None or slide.size is None:
-        return
-    try:
-        header = read_header(slide.mask_path)
-    except SlideFileError as exc:
-        slide.problems.append(f"corrected mask {exc}")
-        slide.mask_ok = False
-        return
-    if header.size != slide.size:
-        slide.problems.append(f"corrected mask {slide.mask_path.name} has another size")
-        slide.mask_ok = False

@@ -224,17 +224,22 @@ def check_slide_headers(slide: Slide) -> None:
         slide.problems.append(str(exc))
         slide.mask_ok = False
         return
-    if slide.mask_path is None:
+    check_mask_header(slide)
+
+
+def check_mask_header(slide: Slide, what: str = "mask") -> None:
+    """Read the mask's header; record an unreadable mask or one of another size."""
+    if slide.mask_path is None or slide.size is None:
         return
     try:
         mh = read_header(slide.mask_path)
     except SlideFileError as exc:
-        slide.problems.append(f"mask {exc}")
+        slide.problems.append(f"{what} {exc}")
         slide.mask_ok = False
         return
-    if mh.size != header.size:
+    if mh.size != slide.size:
         slide.problems.append(
-            f"image is {header.width}x{header.height} but mask "
+            f"image is {slide.size[0]}x{slide.size[1]} but {what} "
             f"{slide.mask_path.name} is {mh.width}x{mh.height}"
         )
         slide.mask_ok = False
