@@ -8,51 +8,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import sys
 import time
 from pathlib import Path
 
 from seggui import __version__
+from seggui.cli_common import (
+    CliError,
+    ProgressBar,
+    _check_classes,
+    _load_predictor,
+    _open,
+    _quiet_tensorflow,
+    _rate,
+    progress_text,
+)
+from seggui.cli_review import cmd_audit, cmd_export
 
 SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "audit", "export", "gui")
-
-
-class CliError(Exception):
-    """A failure to report in one line."""
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        now = time.monotonic()
-        final = total and done >= total
-        if not final and now - self.last < (0.2 if self.tty else 5.0):
-            return
-        self.last = now
-        width = 30
-        filled = int(width * done / total) if total else 0
-        bar = "#" * filled + "-" * (width - filled)
-        line = f"{self.label} [{bar}] {done}/{total} {message}"
-        if self.tty:
-            sys.stderr.write("\r" + line[:120].ljust(120))
-            if final:
-                sys.stderr.write("\n")
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,64 +114,6 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--model", help="model .keras for --prediction (default: active, else bundled)")
     x.add_argument("--include-background", action="store_true", help="export it too (GeoJSON)")
     return p
-
-
-def _open(folder: str):
-    from seggui.core.folder import open_folder
-    from seggui.core.slides import FolderError
-    from seggui.core.split import SplitError
-
-    try:
-        return open_folder(folder, ProgressBar("scan"))
-    except (FolderError, SplitError) as exc:
-        raise CliError(str(exc)) from exc
-
-
-def _load_predictor(ctx, explicit: str | None):
-    """``(path, predictor, meta)``; with OpenVINO and a converted copy, without TensorFlow."""
-    from seggui.core.registry import ModelError, read_meta, resolve_model
-    from seggui.model.predict import Predictor
-
-    path = resolve_model(ctx.workspace, explicit)
-    try:
-        if not path.exists():
-            raise ModelError(f"{path}: model file not found")
-        meta = read_meta(path)
-        return path, Predictor.from_path(path, meta), meta
-    except ModelError as exc:
-        raise CliError(str(exc)) from exc
-
-
-def _check_classes(ctx, meta) -> None:
-    if not meta.classes.same_as(ctx.classes):
-        raise CliError(
-            f"the model's classes ({', '.join(meta.classes.names)}) are not this folder's "
-            f"({', '.join(ctx.classes.names)}), so its predictions cannot be scored against "
-            f"these masks; train a model for this folder: `seggui train {ctx.root} --minutes 10`"
-        )
-
-
-def progress_text(p) -> str:
-    """A training progress report as one line; numbers that are not known yet are left out."""
-    parts = [f"epoch {p.epoch}/{p.epochs}"]
-    if p.loss is not None and math.isfinite(p.loss):
-        parts.append(f"loss {p.loss:.4f}")
-    if p.val_iou is not None and math.isfinite(p.val_iou):
-        parts.append(f"val_iou {p.val_iou:.3f}")
-    if p.eta is not None:
-        parts.append(f"eta {p.eta:.0f}s")
-    if p.message:
-        parts.append(p.message)
-    return " ".join(parts)
-
-
-def _rate(slides: int, seconds: float) -> None:
-    """How fast a batch command went, on stderr (stdout may be JSON)."""
-    if slides:
-        print(
-            f"{slides} slides in {seconds:.1f} s: {slides / max(seconds, 1e-9):.2f} slides/s",
-            file=sys.stderr,
-        )
 
 
 def cmd_demo(args) -> int:
@@ -323,114 +238,6 @@ def cmd_evaluate(args) -> int:
         for p in data["problems"]:
             print(f"problem: {p['name']}: {p['reason']}")
     return 0 if report.overall is not None else 1
-
-
-def cmd_audit(args) -> int:
-    _quiet_tensorflow()
-    from seggui.core.audit import save_audit
-    from seggui.model.audit import run_audit
-    from seggui.model.train import TrainingError, TrainSettings
-
-    if args.folds < 2:
-        print("seggui audit: error: --folds must be at least 2", file=sys.stderr)
-        return 2
-    ctx = _open(args.folder)
-    settings = TrainSettings(epochs=args.epochs)
-    model_name = ""
-    if args.model:
-        from seggui.core import registry
-
-        try:
-            meta = registry.read_meta(args.model)
-        except registry.ModelError as exc:
-            raise CliError(str(exc)) from exc
-        settings.base_filters, settings.depth = meta.base_filters, meta.depth
-        model_name = str(args.model)
-    bar = ProgressBar("audit")
-    try:
-        result = run_audit(
-            ctx,
-            settings,
-            args.folds,
-            args.time_budget,
-            lambda p: bar(p.epoch, p.epochs, progress_text(p)),
-            model_name=model_name,
-        )
-    except TrainingError as exc:
-        raise CliError(str(exc)) from exc
-    path = save_audit(ctx.workspace, result)
-    data = result.to_json()
-    problems = data["problems"] + [p.to_json() for p in ctx.scan.all_problems()]
-    if args.json:
-        out = {
-            "model": model_name,
-            "folds": result.folds,
-            "slides": [
-                {
-                    k: row[k]
-                    for k in (
-                        "name",
-                        "label_quality",
-                        "uncertainty",
-                        "issue_pixels",
-                        "out_of_sample",
-                    )
-                }
-                for row in data["slides"]
-            ],
-            "problems": problems,
-        }
-        print(json.dumps(out, indent=1))
-        return 0
-    print(f"{'slide':30} {'label quality':>13} {'uncertainty':>11} {'issue px':>9}")
-    for row in data["slides"]:
-        q = "n/a" if row["label_quality"] is None else f"{row['label_quality']:.4f}"
-        print(f"{row['name']:30} {q:>13} {row['uncertainty']:>11.4f} {row['issue_pixels']:>9}")
-    for p in problems:
-        print(f"problem: {p['name']}: {p['reason']}")
-    print(
-        f"{len(data['slides'])} slides scored out of sample by {result.folds} fold models in "
-        f"{result.seconds:.0f} s; saved in {path}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def cmd_export(args) -> int:
-    from seggui.core.export import export_slides
-    from seggui.core.imageio import read_image
-
-    if not args.geojson and not args.masks:
-        print("seggui export: error: give --geojson DIR and/or --masks DIR", file=sys.stderr)
-        return 2
-    ctx = _open(args.folder)
-    classes, predictor = ctx.classes, None
-    if args.prediction:
-        _quiet_tensorflow()
-        _, predictor, meta = _load_predictor(ctx, args.model)
-        classes = meta.classes
-    slides = [s for s in ctx.slides if (s.usable if predictor else s.scorable)]
-    done, problems = export_slides(
-        slides,
-        classes,
-        args.geojson,
-        args.masks,
-        args.include_background,
-        (lambda s: predictor.predict(read_image(s.image_path)).labels) if predictor else None,
-        ProgressBar("export"),
-    )
-    for p in problems + ctx.scan.all_problems():
-        print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
-    what = "predictions" if predictor is not None else "annotations"
-    print(
-        f"exported the {what} of {done} slides"
-        + "".join(
-            f" · {kind} in {d}"
-            for kind, d in (("GeoJSON", args.geojson), ("masks", args.masks))
-            if d
-        )
-    )
-    return 0 if done or not slides else 1
 
 
 def cmd_gui(args) -> int:

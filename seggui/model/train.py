@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
@@ -26,6 +25,7 @@ from seggui.core.folder import FolderContext
 from seggui.core.slides import Slide
 from seggui.model import store
 from seggui.model.evaluate import EvalReport, evaluate_slides
+from seggui.model.losses import _class_weights, _dice_loss
 from seggui.model.pipeline import SkippedFiles, SlideItem, crops_for, eval_dataset, train_dataset
 from seggui.model.predict import Predictor
 from seggui.model.unet import build_unet
@@ -158,32 +158,6 @@ class _ProgressAndCancel(keras.callbacks.Callback):
 
 def _items(slides: list[Slide]) -> list[SlideItem]:
     return [SlideItem(s.name, s.image_path, s.mask_path) for s in slides]
-
-
-def _class_weights(kind: str, n: int, slides: list[Slide], ctx: FolderContext) -> np.ndarray | None:
-    if kind != "balanced":
-        return None
-    from seggui.core.imageio import SlideFileError, read_mask
-
-    counts = np.zeros(n, np.float64)
-    for slide in slides[:64]:
-        try:
-            counts += np.bincount(read_mask(slide.mask_path, ctx.classes).ravel(), minlength=n)
-        except SlideFileError:
-            continue
-    freq = counts / max(counts.sum(), 1)
-    weights = np.where(freq > 0, 1.0 / (n * np.maximum(freq, 1e-12)), 0.0)
-    return np.clip(weights, 0.0, 10.0).astype(np.float32)
-
-
-def _dice_loss(n_classes: int):
-    def loss(y_true, y_pred):
-        onehot = tf.one_hot(tf.cast(y_true, tf.int32), n_classes)
-        inter = tf.reduce_sum(onehot * y_pred, axis=(1, 2))
-        denom = tf.reduce_sum(onehot + y_pred, axis=(1, 2))
-        return 1.0 - tf.reduce_mean((2 * inter + 1.0) / (denom + 1.0), axis=-1)
-
-    return loss
 
 
 def _strategy():
