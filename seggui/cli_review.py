@@ -46,6 +46,7 @@ def cmd_audit(args) -> int:
             args.time_budget,
             lambda p: bar(p.epoch, p.epochs, progress_text(p)),
             model_name=model_name,
+            tta=args.tta,
         )
     except TrainingError as exc:
         raise CliError(str(exc)) from exc

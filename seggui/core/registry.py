@@ -34,6 +34,8 @@ class ModelMeta:
     base_filters: int = 16
     depth: int = 4
     normalization: str = "rgb/255, alpha dropped, range [0, 1]"
+    input_mean: list[float] | None = None  # then (x - mean) / std per channel, in the model
+    input_std: list[float] | None = None
     split: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     test_metrics: dict = field(default_factory=dict)
@@ -50,6 +52,8 @@ class ModelMeta:
             "base_filters": self.base_filters,
             "depth": self.depth,
             "normalization": self.normalization,
+            "input_mean": self.input_mean,
+            "input_std": self.input_std,
             "split": self.split,
             "training": self.training,
             "test_metrics": self.test_metrics,
@@ -71,6 +75,8 @@ class ModelMeta:
             base_filters=int(data.get("base_filters", 16)),
             depth=int(data.get("depth", 4)),
             normalization=str(data.get("normalization", "")),
+            input_mean=data.get("input_mean"),
+            input_std=data.get("input_std"),
             split=data.get("split") or {},
             training=data.get("training") or {},
             test_metrics=data.get("test_metrics") or {},

@@ -103,6 +103,18 @@ class RetrainPanel(ChildEvents, QWidget):
         self.budget.setToolTip("Stop after this many minutes, keep the best epoch, then score")
         self.augment = QCheckBox("Flips and 90° rotations")
         self.augment.setChecked(True)
+        self.colour = QCheckBox("H&E stain and colour jitter")
+        self.colour.setChecked(True)
+        self.colour.setToolTip(
+            "Vary haematoxylin and eosin amounts, brightness, contrast, saturation and hue per "
+            "crop, so the model copes with other labs' staining"
+        )
+        self.rare = QCheckBox("Centre half the crops on classes (rare classes learned)")
+        self.rare.setChecked(True)
+        self.rare.setToolTip(
+            "Half of each epoch's crops hold a pixel of a class drawn uniformly from those in "
+            "the training masks, so a class on few slides is not left unlearned"
+        )
         self.from_active = QRadioButton("Start from the active model")
         self.from_scratch = QRadioButton("From scratch")
         self.from_scratch.setChecked(True)
@@ -114,6 +126,8 @@ class RetrainPanel(ChildEvents, QWidget):
         form.addRow("Base filters", self.base)
         form.addRow("Crop size", self.patch)
         form.addRow("Augmentation", self.augment)
+        form.addRow("", self.colour)
+        form.addRow("Sampling", self.rare)
         form.addRow(self.from_active)
         form.addRow(self.from_scratch)
         settings = QGroupBox("Settings")
@@ -274,6 +288,8 @@ class RetrainPanel(ChildEvents, QWidget):
             "base_filters": int(self.base.currentText()),
             "patch": int(self.patch.currentText()),
             "augment": self.augment.isChecked(),
+            "colour_jitter": self.colour.isChecked(),
+            "class_share": 0.5 if self.rare.isChecked() else 0.0,
             "time_budget_s": 60.0 * self.budget.value(),
             "include_needs_fix": self.include_needs_fix.isChecked(),
             "include_rejected": self.include_rejected.isChecked(),
@@ -295,6 +311,8 @@ class RetrainPanel(ChildEvents, QWidget):
         self.batch.setValue(8)
         self.lr.setValue(1e-3)
         self.augment.setChecked(True)
+        self.colour.setChecked(True)
+        self.rare.setChecked(True)
         self.status.setText(
             f"A first model for this folder: press Start to train for {minutes} minutes."
         )

@@ -36,10 +36,12 @@ def run_audit(
     progress: Callable[[TrainProgress], None] | None = None,
     cancel: CancelToken | None = None,
     model_name: str = "",
+    tta: bool = False,
 ) -> AuditResult | None:
     """Out-of-sample label quality for every slide with a mask; None when cancelled.
 
-    ``time_budget_s`` is shared equally by the folds' training runs.
+    ``time_budget_s`` is shared equally by the folds' training runs. ``tta``: score with
+    the prediction averaged over the image and its flips.
     """
     cancel = cancel or CancelToken()
     report = progress or (lambda p: None)
@@ -68,7 +70,7 @@ def run_audit(
             fitted = fit(ctx, learn, replace(per_fold), fold_report, cancel, run_dir)
             if fitted.cancelled:
                 return None
-            predictor = Predictor(fitted.model, per_fold.depth)
+            predictor = Predictor(fitted.model, per_fold.depth, tta=tta)
             scored = held_out + (ctx.part("test") if k == 0 else [])
             report(
                 TrainProgress(

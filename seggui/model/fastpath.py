@@ -14,6 +14,7 @@ import numpy as np
 from keras import layers
 
 from seggui.model.cpu import cpu_has_bf16  # noqa: F401  (where callers found it)
+from seggui.model.unet import input_normalisation, normaliser
 
 
 def _fused_conv_block(x, filters: int, dtype):
@@ -22,10 +23,13 @@ def _fused_conv_block(x, filters: int, dtype):
     return x
 
 
-def fused_unet(n_classes: int, base_filters: int, depth: int, dtype=None) -> keras.Model:
-    """The U-Net of :func:`seggui.model.unet.build_unet` without BatchNorm and Dropout."""
+def fused_unet(
+    n_classes: int, base_filters: int, depth: int, dtype=None, normalisation=None
+) -> keras.Model:
+    """The U-Net of :func:`seggui.model.unet.build_unet` without BatchNorm and Dropout
+    (``normalisation``: the trained model's input ``(mean, std)``, or None)."""
     inputs = keras.Input(shape=(None, None, 3))
-    x = inputs
+    x = inputs if normalisation is None else normaliser(*normalisation)(inputs)
     skips = []
     for level in range(depth):
         skip = _fused_conv_block(x, base_filters * 2**level, dtype)
@@ -49,7 +53,13 @@ def _ordered(model: keras.Model, kind: type) -> list:
 def fold_batchnorm(model: keras.Model, base_filters: int, depth: int, bf16: bool) -> keras.Model:
     """An inference-only copy of a trained U-Net with each BatchNorm folded into its conv."""
     n_classes = model.output_shape[-1]
-    fused = fused_unet(n_classes, base_filters, depth, "mixed_bfloat16" if bf16 else None)
+    fused = fused_unet(
+        n_classes,
+        base_filters,
+        depth,
+        "mixed_bfloat16" if bf16 else None,
+        input_normalisation(model),
+    )
     src_convs = _ordered(model, layers.Conv2D)
     dst_convs = _ordered(fused, layers.Conv2D)
     norms = _ordered(model, layers.BatchNormalization)

@@ -1,7 +1,7 @@
 """Streaming tf.data input: slides are read one at a time, never the whole folder at once.
 
-Training yields random crops (padded where an image is smaller) with flips and 90-degree
-rotations; evaluation yields tiles that cover each image exactly once. Padding carries a
+Training yields crops placed as :mod:`seggui.model.sampling` plans them (padded where an
+image is smaller), with flips, 90-degree rotations and stain and colour jitter; evaluation yields tiles that cover each image exactly once. Padding carries a
 sample weight of 0, so it never counts in the loss or the metrics.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import tensorflow as tf
 
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_mask
+from seggui.model.augment import ColourJitter, jitter_colours
+from seggui.model.sampling import RANDOM, CropPlanner, crop_origin
 
 
 @dataclass
@@ -68,18 +71,23 @@ def random_crops(
     image: np.ndarray,
     mask: np.ndarray,
     patch: int,
-    count: int,
+    centres: int | np.ndarray,
     rng: np.random.Generator,
     augment: bool,
 ):
-    """``count`` random ``patch``-sized crops as ``(images, masks, valid)`` arrays."""
+    """``patch``-sized crops as ``(images, masks, valid)`` arrays.
+
+    ``centres``: a count of random crops, or one class per crop (``RANDOM`` for a random
+    one) whose pixel the crop must hold. ``augment`` adds flips and 90-degree rotations.
+    """
+    if np.isscalar(centres):
+        centres = np.full(int(centres), RANDOM)
     valid = np.ones(mask.shape, dtype=np.float32)
     image, mask, valid = _pad_to(image, mask, valid, patch, patch)
-    h, w = mask.shape
+    pixels: dict[int, np.ndarray] = {}
     xs, ys, vs = [], [], []
-    for _ in range(count):
-        y = int(rng.integers(0, h - patch + 1))
-        x = int(rng.integers(0, w - patch + 1))
+    for centre in centres:
+        y, x = crop_origin(mask, valid, patch, int(centre), rng, pixels)
         ci = image[y : y + patch, x : x + patch]
         cm = mask[y : y + patch, x : x + patch]
         cv = valid[y : y + patch, x : x + patch]
@@ -119,23 +127,25 @@ def cover_tiles(image: np.ndarray, mask: np.ndarray, patch: int):
 
 
 def _dataset(
+    source: tf.data.Dataset,
     items: list[SlideItem],
     classes: ClassSet,
     patch: int,
-    batch_size: int,
     make,
     class_weights: np.ndarray | None,
     skipped: SkippedFiles,
     shuffle: bool,
-    seed: int,
 ) -> tf.data.Dataset:
+    """Crops of the slides that ``source`` names, as ``(index, plan)`` pairs (``make``'s
+    second argument: whatever it needs to know about that visit)."""
     weights = None if class_weights is None else np.asarray(class_weights, np.float32)
+    counter = itertools.count()
 
-    def load(index):
+    def load(index, plan):
         item = items[int(index)]
         try:
             image, mask = _load_pair(item, classes)
-            x, y, v = make(image, mask, int(index))
+            x, y, v = make(image, mask, int(index), plan, next(counter))
         except SlideFileError as exc:
             skipped.add(item.name, exc.reason)
             return (
@@ -147,22 +157,16 @@ def _dataset(
             v = v * weights[y]
         return x, y, v
 
-    def tf_load(index):
-        x, y, v = tf.numpy_function(load, [index], (tf.float32, tf.int32, tf.float32))
+    def tf_load(index, plan):
+        x, y, v = tf.numpy_function(load, [index, plan], (tf.float32, tf.int32, tf.float32))
         x.set_shape((None, patch, patch, 3))
         y.set_shape((None, patch, patch))
         v.set_shape((None, patch, patch))
         return tf.data.Dataset.from_tensor_slices((x, y, v))
 
-    ds = tf.data.Dataset.range(len(items))
-    if shuffle:
-        ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.interleave(
+    return source.interleave(
         tf_load, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle
     )
-    if shuffle:
-        ds = ds.shuffle(64, seed=seed)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def train_dataset(
@@ -170,38 +174,91 @@ def train_dataset(
     classes: ClassSet,
     patch: int,
     batch_size: int,
-    crops_per_image: int,
+    planner: CropPlanner,
     augment: bool,
+    colour: ColourJitter | None,
     seed: int,
     class_weights: np.ndarray | None,
     skipped: SkippedFiles,
 ) -> tf.data.Dataset:
-    """One epoch of random, augmented crops from the training slides.
+    """Augmented crops from the training slides, epoch after epoch as ``planner`` plans them
+    (without end: the caller says how many batches make an epoch). ``colour``: the stain
+    and colour jitter, or None for none."""
+    source = tf.data.Dataset.from_generator(
+        planner.visits,
+        output_signature=(
+            tf.TensorSpec((), tf.int64),
+            tf.TensorSpec((None,), tf.int32),
+        ),
+    )
 
-    ``crops_per_image`` 0 takes as many crops as cover each image's area once.
-    """
-    counter = itertools.count()
+    def make(image, mask, index, centres, visit):
+        rng = np.random.default_rng([seed, index, visit])
+        return random_crops(image, mask, patch, centres, rng, augment)
 
-    def make(image, mask, index):
-        rng = np.random.default_rng([seed, index, next(counter)])
-        count = crops_per_image or crops_for(mask.shape, patch)
-        return random_crops(image, mask, patch, count, rng, augment)
-
-    return _dataset(items, classes, patch, batch_size, make, class_weights, skipped, True, seed)
+    ds = _dataset(source, items, classes, patch, make, class_weights, skipped, True)
+    if colour is not None:
+        ds = ds.map(
+            lambda x, y, v: (jitter_colours(x, colour), y, v),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=False,
+        )
+    return ds.shuffle(64, seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(
     items: list[SlideItem], classes: ClassSet, patch: int, batch_size: int, skipped: SkippedFiles
 ) -> tf.data.Dataset:
     """Tiles covering every validation slide exactly once, in order."""
-    return _dataset(
+    source = tf.data.Dataset.range(len(items)).map(lambda i: (i, tf.zeros((0,), tf.int32)))
+    ds = _dataset(
+        source,
         items,
         classes,
         patch,
-        batch_size,
-        lambda image, mask, index: cover_tiles(image, mask, patch),
+        lambda image, mask, index, plan, visit: cover_tiles(image, mask, patch),
         None,
         skipped,
         False,
-        0,
     )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def class_pixels(items: list[SlideItem], classes: ClassSet, workers: int = 4) -> np.ndarray:
+    """Pixels of each class in each slide's mask, shape (slides, classes); an unreadable
+    mask counts nothing (training reports it when it reaches it)."""
+
+    def count(item: SlideItem) -> np.ndarray:
+        try:
+            return np.bincount(read_mask(item.mask_path, classes).ravel(), minlength=len(classes))
+        except SlideFileError:
+            return np.zeros(len(classes), np.int64)
+
+    with ThreadPoolExecutor(workers) as pool:
+        rows = list(pool.map(count, items))
+    return np.stack(rows)[:, : len(classes)] if rows else np.zeros((0, len(classes)), np.int64)
+
+
+def channel_stats(
+    items: list[SlideItem], seed: int, max_slides: int = 32
+) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of the RGB values of (up to ``max_slides`` of)
+    the training images, for the model's input normalisation."""
+    rng = np.random.default_rng(seed)
+    chosen = [items[i] for i in rng.permutation(len(items))[:max_slides]]
+    total = np.zeros(3)
+    squares = np.zeros(3)
+    n = 0
+    for item in chosen:
+        try:
+            pixels = read_image(item.image_path).reshape(-1, 3).astype(np.float64)
+        except SlideFileError:
+            continue
+        total += pixels.sum(axis=0)
+        squares += (pixels**2).sum(axis=0)
+        n += len(pixels)
+    if n == 0:
+        return [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
+    return [round(float(m), 6) for m in mean], [round(max(float(v), 1e-3), 6) for v in std]

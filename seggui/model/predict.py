@@ -101,11 +101,15 @@ class Predictor:
         batch_size: int = 4,
         backend: str = "auto",
         base_filters: int | None = None,
+        tta: bool = False,
     ):
         """``backend``: ``"auto"`` (OpenVINO bf16 where installed, else TensorFlow with
         BatchNorm folded, in bf16 where the CPU has bf16 units), ``"openvino"``,
-        ``"tf-bf16"``, ``"tf-fp32"`` (folded), or ``"reference"`` (the model as trained)."""
+        ``"tf-bf16"``, ``"tf-fp32"`` (folded), or ``"reference"`` (the model as trained).
+        ``tta``: average the class probabilities over the image and its three flips (test-time
+        augmentation: four times the work)."""
         self.model = model
+        self.tta = tta
         self.multiple = 2**depth
         self.tile = max(self.multiple, tile // self.multiple * self.multiple)
         self.overlap = min(overlap, self.tile // 4)
@@ -145,6 +149,29 @@ class Predictor:
 
     def predict(self, image: np.ndarray, cancel: CancelToken | None = None) -> Prediction:
         """Predict one float32 RGB image in [0, 1]."""
+        if self.tta:
+            return self._predict_tta(image, cancel)
+        return self._predict_once(image, cancel)
+
+    def _predict_tta(self, image: np.ndarray, cancel: CancelToken | None) -> Prediction:
+        total = None
+        for flip in ((), (0,), (1,), (0, 1)):
+            probs = self._predict_once(np.flip(image, flip) if flip else image, cancel).probs
+            if probs is None:
+                raise ValueError("test-time augmentation needs the class probabilities")
+            probs = np.flip(probs, flip) if flip else probs
+            total = probs.astype(np.float32) if total is None else total + probs
+        mean = total / (4 * 255.0)
+        top2 = -np.partition(-mean, 1, axis=-1)[..., :2] if mean.shape[-1] > 1 else None
+        labels = mean.argmax(-1).astype(np.uint8)
+        confidence = np.take_along_axis(mean, labels[..., None].astype(np.intp), -1)[..., 0]
+        margin = confidence - top2[..., 1] if top2 is not None else confidence
+        probs_u8 = np.clip(np.round(mean * 255.0), 0, 255).astype(np.uint8)
+        return Prediction(
+            labels, confidence.astype(np.float32), margin.astype(np.float32), probs_u8
+        )
+
+    def _predict_once(self, image: np.ndarray, cancel: CancelToken | None) -> Prediction:
         h, w = image.shape[:2]
         padded = self._pad(np.asarray(image, dtype=np.float32))
         ph, pw = padded.shape[:2]

@@ -33,14 +33,25 @@ def save_model(model, path: str | Path, meta: ModelMeta) -> Path:
     """Save ``model`` and ``meta`` atomically to ``path`` (``.keras``) and its JSON.
 
     Only the architecture and weights are kept: the optimizer state would triple the file
-    and is of no use, since retraining compiles afresh.
+    and is of no use, since retraining compiles afresh. The metadata's input normalisation
+    is read from the model's own first layer, so the two never disagree.
     """
     import keras
 
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model path must end in .keras: {path}")
+    from seggui.model.unet import input_normalisation
+
     meta.name = meta.name or path.stem
+    stats = input_normalisation(model)
+    meta.input_mean, meta.input_std = stats if stats else (None, None)
+    meta.normalization = (
+        "rgb/255, alpha dropped, range [0, 1], then (x - input_mean) / input_std per channel "
+        "by the model's first layer"
+        if stats
+        else "rgb/255, alpha dropped, range [0, 1]"
+    )
     meta.created = meta.created or now_iso()
     atomic_write_text(meta_path(path), json.dumps(meta.to_json(), indent=1))
     if getattr(model, "optimizer", None) is not None:

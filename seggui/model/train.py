@@ -24,10 +24,22 @@ from seggui.core.curation import Curation, curate
 from seggui.core.folder import FolderContext
 from seggui.core.slides import Slide
 from seggui.model import store
+from seggui.model.augment import ColourJitter
 from seggui.model.evaluate import EvalReport, evaluate_slides
-from seggui.model.losses import _class_weights, _dice_loss
-from seggui.model.pipeline import SkippedFiles, SlideItem, crops_for, eval_dataset, train_dataset
+from seggui.model.losses import class_weights, segmentation_loss, silence_unseen_classes
+from seggui.model.pipeline import (
+    SkippedFiles,
+    SlideItem,
+    channel_stats,
+    class_pixels,
+    crops_for,
+    eval_dataset,
+    train_dataset,
+)
 from seggui.model.predict import Predictor
+from seggui.model.progress import ProgressAndCancel, TrainProgress
+from seggui.model.sampling import CropPlanner
+from seggui.model.schedule import WarmupCosine
 from seggui.model.unet import build_unet
 
 
@@ -44,9 +56,14 @@ class TrainSettings:
     depth: int = 4
     patch: int = 256
     crops_per_image: int = 0
-    augment: bool = True
+    augment: bool = True  # flips and 90-degree rotations
+    colour_jitter: bool = True  # H&E stain, brightness, contrast, saturation and hue jitter
+    class_share: float = 0.5  # share of crops centred on a class drawn uniformly (rare ones)
     dice_loss: bool = False
     class_weights: str = "none"  # "none" or "balanced"
+    schedule: str = "cosine"  # "cosine": warm-up then cosine decay; "constant"
+    weight_decay: float = 1e-4  # AdamW's decoupled weight decay; 0: Adam
+    normalise: bool = True  # per-channel mean/std of the training images, inside the model
     seed: int = 42
     init_from: str | None = None
     val_fraction: float = 0.1
@@ -54,23 +71,6 @@ class TrainSettings:
     include_needs_fix: bool = False  # train on slides marked "needs fix" as they are
     include_rejected: bool = False  # train on slides whose annotation was rejected
     time_budget_s: float = 0.0  # stop (and save) after this many seconds of fitting; 0: none
-
-
-@dataclass
-class TrainProgress:
-    """One report from a running fit: where it is, how it goes and how long is left."""
-
-    epoch: int
-    epochs: int
-    batch: int
-    batches: int
-    loss: float
-    val_iou: float | None = None
-    val_loss: float | None = None
-    elapsed: float = 0.0
-    eta: float | None = None
-    epoch_end: bool = False
-    message: str = ""
 
 
 @dataclass
@@ -82,78 +82,6 @@ class TrainResult:
     test_report: EvalReport | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     curation: Curation | None = None
-
-
-class _ProgressAndCancel(keras.callbacks.Callback):
-    """Reports every batch and stops the fit within one batch of a cancel.
-
-    With a time budget it also ends the fit (normally: validated, scored, saved) at the first
-    batch past the budget.
-    """
-
-    def __init__(
-        self,
-        report: Callable[[TrainProgress], None],
-        cancel: CancelToken,
-        epochs: int,
-        batches: int,
-        time_budget_s: float = 0.0,
-    ):
-        super().__init__()
-        self.report, self.cancel = report, cancel
-        self.time_budget_s = time_budget_s
-        self.epochs, self.batches = epochs, batches
-        self.start = time.monotonic()
-        self.epoch = 0
-        self.done_batches = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def _eta(self) -> float | None:
-        if self.done_batches == 0:
-            return None
-        per = (time.monotonic() - self.start) / self.done_batches
-        return per * max(0, self.epochs * self.batches - self.done_batches)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.done_batches += 1
-        over_budget = self.time_budget_s and time.monotonic() - self.start > self.time_budget_s
-        if self.cancel.cancelled or over_budget:
-            self.model.stop_training = True
-        logs = logs or {}
-        self.report(
-            TrainProgress(
-                self.epoch + 1,
-                self.epochs,
-                batch + 1,
-                self.batches,
-                float(logs.get("loss", math.nan)),
-                elapsed=time.monotonic() - self.start,
-                eta=self._eta(),
-            )
-        )
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.done_batches = max(self.done_batches, (epoch + 1) * self.batches)
-        val = logs.get("val_iou")
-        self.report(
-            TrainProgress(
-                epoch + 1,
-                self.epochs,
-                self.batches,
-                self.batches,
-                float(logs.get("loss", math.nan)),
-                None if val is None else float(val),
-                None if logs.get("val_loss") is None else float(logs["val_loss"]),
-                time.monotonic() - self.start,
-                self._eta(),
-                epoch_end=True,
-            )
-        )
-        if self.cancel.cancelled:
-            self.model.stop_training = True
 
 
 def _items(slides: list[Slide]) -> list[SlideItem]:
@@ -191,6 +119,7 @@ class Fitted:
     parent: str
     seconds: float
     cancelled: bool = False
+    unseen: list[str] = field(default_factory=list)  # classes in no training mask: switched off
 
 
 def fit(
@@ -200,28 +129,35 @@ def fit(
     report: Callable[[TrainProgress], None],
     cancel: CancelToken,
     run_dir: Path,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> Fitted:
-    """Fit a U-Net on ``train_slides`` (a few held out to pick the best epoch), in memory."""
+    """Fit a U-Net on ``train_slides`` (a few held out to pick the best epoch), in memory.
+
+    ``callbacks``: more Keras callbacks for the fit (benchmarks checkpoint every epoch)."""
     classes = ctx.classes
     n = len(classes)
     fit_slides, val_slides = split_validation(train_slides, settings.val_fraction, settings.seed)
     batch = settings.batch_size
-    crops = sum(
+    fit_items = _items(fit_slides)
+    crops = [
         settings.crops_per_image or crops_for((s.size[1], s.size[0]), settings.patch)
         for s in fit_slides
-    )
-    batches = settings.steps_per_epoch or max(1, math.ceil(crops / batch))
+    ]
+    report(TrainProgress(1, settings.epochs, 0, 1, math.nan, message="reading the training masks"))
+    counts = class_pixels(fit_items, classes)
+    planner = CropPlanner(counts, crops, settings.class_share, settings.seed)
+    batches = settings.steps_per_epoch or max(1, math.ceil(planner.crops_per_epoch / batch))
     skipped = SkippedFiles()
-    weights = _class_weights(settings.class_weights, n, fit_slides, ctx)
     train_ds = train_dataset(
-        _items(fit_slides),
+        fit_items,
         classes,
         settings.patch,
         batch,
-        settings.crops_per_image,
+        planner,
         settings.augment,
+        ColourJitter() if settings.colour_jitter else None,
         settings.seed,
-        weights,
+        class_weights(settings.class_weights, counts),
         skipped,
     )
     val_tiles = sum(
@@ -245,26 +181,26 @@ def fit(
             parent = parent_meta.name or Path(settings.init_from).stem
         else:
             keras.utils.set_random_seed(settings.seed)
-            model = build_unet(n, settings.base_filters, settings.depth)
-        ce = keras.losses.SparseCategoricalCrossentropy()
-        loss = ce
-        if settings.dice_loss:
-            dice = _dice_loss(n)
-
-            def loss(y_true, y_pred):
-                return ce(y_true, y_pred) + dice(y_true, y_pred)
-
+            mean, std = (
+                channel_stats(fit_items, settings.seed) if settings.normalise else (None,) * 2
+            )
+            model = build_unet(n, settings.base_filters, settings.depth, mean=mean, std=std)
+        if settings.weight_decay:
+            optimizer = keras.optimizers.AdamW(settings.learning_rate, settings.weight_decay)
+        else:
+            optimizer = keras.optimizers.Adam(settings.learning_rate)
         model.compile(
-            optimizer=keras.optimizers.Adam(settings.learning_rate),
-            loss=loss,
+            optimizer=optimizer,
+            loss=segmentation_loss(n, settings.dice_loss),
             weighted_metrics=[
                 keras.metrics.MeanIoU(n, sparse_y_pred=False, name="iou", dtype="float32")
             ],
         )
 
     best = run_dir / "best.weights.h5"
-    progress = _ProgressAndCancel(report, cancel, settings.epochs, batches, settings.time_budget_s)
+    progress = ProgressAndCancel(report, cancel, settings.epochs, batches, settings.time_budget_s)
     callbacks = [
+        *(callbacks or []),
         progress,
         keras.callbacks.ModelCheckpoint(
             str(best),
@@ -274,6 +210,12 @@ def fit(
             save_weights_only=True,
         ),
     ]
+    if settings.schedule == "cosine":
+        callbacks.append(
+            WarmupCosine(settings.learning_rate, settings.epochs * batches, settings.time_budget_s)
+        )
+    elif settings.schedule != "constant":
+        raise TrainingError(f"unknown learning-rate schedule {settings.schedule!r}")
     history = model.fit(
         train_ds.repeat(),
         validation_data=val_ds,
@@ -289,7 +231,8 @@ def fit(
         return Fitted(None, *common, cancelled=True)
     if best.exists():
         model.load_weights(str(best))
-    return Fitted(model, *common)
+    unseen = [] if settings.init_from else silence_unseen_classes(model, counts)
+    return Fitted(model, *common, unseen=[classes.names[c] for c in unseen])
 
 
 def train(
@@ -354,6 +297,7 @@ def train(
                 "best_val_iou": max(history.get("val_iou", [math.nan])),
                 "seconds": fitted.seconds,
                 "curation": curation.to_json(),
+                "unseen_classes": fitted.unseen,
             },
             test_metrics={
                 **test_report.summary(),

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
+import numpy as np
 from keras import layers
+
+NORMALISE = "normalise"
+
+
+def normaliser(mean: Sequence[float], std: Sequence[float]) -> layers.Normalization:
+    """A fixed per-channel ``(x - mean) / std`` layer (no weights, saved in the config)."""
+    variance = [float(s) ** 2 for s in std]
+    return layers.Normalization(mean=[float(m) for m in mean], variance=variance, name=NORMALISE)
+
+
+def input_normalisation(model: keras.Model) -> tuple[list[float], list[float]] | None:
+    """The ``(mean, std)`` a model normalises its input with, or None for raw [0, 1] RGB."""
+    try:
+        layer = model.get_layer(NORMALISE)
+    except ValueError:
+        return None
+    config = layer.get_config()
+    mean = [float(v) for v in np.ravel(config["mean"])]
+    std = [float(v) ** 0.5 for v in np.ravel(config["variance"])]
+    return mean, std
 
 
 def conv_block(input_tensor, num_filters: int):
@@ -38,10 +61,16 @@ def build_unet(
     depth: int = 4,
     dropout: float = 0.2,
     input_shape: tuple = (None, None, 3),
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
 ) -> keras.Model:
-    """A U-Net with ``depth`` poolings; inputs must be a multiple of ``2**depth`` in size."""
+    """A U-Net with ``depth`` poolings; inputs must be a multiple of ``2**depth`` in size.
+
+    With ``mean`` and ``std`` the model's first layer normalises its RGB input per channel,
+    so every path that runs the model (training, TensorFlow, OpenVINO) uses the same numbers.
+    """
     inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
+    x = inputs if mean is None else normaliser(mean, std)(inputs)
     skips = []
     for level in range(depth):
         skip, x = encoder_block(x, base_filters * 2**level, dropout)

@@ -255,6 +255,12 @@ def test_retrain_panel_counts_follow_the_review(qtbot, window, demo_folder):
     window.retrain.include_needs_fix.setChecked(True)
     assert "needing a fix" not in window.retrain.curation_label.text()
     assert window.retrain.settings()["include_needs_fix"] is True
+    assert window.retrain.settings()["colour_jitter"] is True
+    assert window.retrain.settings()["class_share"] == 0.5
+    window.retrain.colour.setChecked(False)
+    window.retrain.rare.setChecked(False)
+    chosen = window.retrain.settings()
+    assert chosen["colour_jitter"] is False and chosen["class_share"] == 0.0
 
 
 def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window, demo_folder):
