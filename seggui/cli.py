@@ -23,9 +23,10 @@ from seggui.cli_common import (
     _rate,
     progress_text,
 )
+from seggui.cli_quantize import cmd_quantize
 from seggui.cli_review import cmd_audit, cmd_export
 
-SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "audit", "export", "gui")
+SUBCOMMANDS = ("demo", "train", "predict", "evaluate", "audit", "export", "quantize", "gui")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +70,32 @@ def _parser() -> argparse.ArgumentParser:
         help="stop after this many minutes of fitting (then score and save)",
     )
     t.add_argument("--no-augment", action="store_true", help="no flips or rotations")
+    t.add_argument(
+        "--no-colour-jitter",
+        action="store_true",
+        help="no H&E stain, brightness, contrast, saturation or hue jitter",
+    )
+    t.add_argument(
+        "--class-share",
+        type=float,
+        default=0.5,
+        help="share of crops centred on a class drawn uniformly, so rare classes are "
+        "learned (default 0.5; 0: random crops only)",
+    )
+    t.add_argument(
+        "--schedule",
+        choices=("cosine", "constant"),
+        default="cosine",
+        help="learning rate: warm-up then cosine decay over the run (default), or constant",
+    )
+    t.add_argument(
+        "--weight-decay", type=float, default=1e-4, help="AdamW weight decay (0: plain Adam)"
+    )
+    t.add_argument(
+        "--no-normalise",
+        action="store_true",
+        help="feed raw [0, 1] RGB instead of the training images' per-channel mean/std",
+    )
     t.add_argument("--dice", action="store_true", help="add a Dice term to the loss")
     t.add_argument("--class-weights", choices=("none", "balanced"), default="none")
     t.add_argument("--from-model", help="start from this model's weights instead of scratch")
@@ -95,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model", help="model .keras (default: active, else bundled)")
     e.add_argument("--all", action="store_true", help="score every slide, not only the test split")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument(
+        "--tta",
+        action="store_true",
+        help="average the prediction over the image and its flips (4x the time)",
+    )
     a = sub.add_parser(
         "audit", help="rank slides by out-of-sample label quality (worst annotations first)"
     )
@@ -103,7 +135,24 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--folds", type=int, default=3, help="folds of the non-test slides (3)")
     a.add_argument("--time-budget", type=float, default=0, help="seconds for all folds")
     a.add_argument("--epochs", type=int, default=20, help="epochs per fold (within the budget)")
+    a.add_argument(
+        "--tta", action="store_true", help="score with the flips averaged (4x the scoring time)"
+    )
     a.add_argument("--json", action="store_true", help="print one JSON object")
+    q = sub.add_parser(
+        "quantize",
+        help="an int8 copy of the model for prediction, used only if it agrees with fp32",
+    )
+    q.add_argument("folder")
+    q.add_argument("--model", help="model .keras (default: active, else bundled)")
+    q.add_argument(
+        "--calibration", type=int, default=32, help="training slides to calibrate on (32)"
+    )
+    q.add_argument("--check", type=int, default=16, help="test slides to check on (16)")
+    q.add_argument(
+        "--limit", type=float, help="share of pixels that may change class (default 0.005)"
+    )
+    q.add_argument("--json", action="store_true", help="print one JSON object")
     x = sub.add_parser(
         "export", help="annotations (or predictions) as QuPath GeoJSON and/or palette PNGs"
     )
@@ -141,6 +190,11 @@ def cmd_train(args) -> int:
         crops_per_image=args.crops_per_image,
         time_budget_s=args.minutes * 60,
         augment=not args.no_augment,
+        colour_jitter=not args.no_colour_jitter,
+        class_share=args.class_share,
+        schedule=args.schedule,
+        weight_decay=args.weight_decay,
+        normalise=not args.no_normalise,
         dice_loss=args.dice,
         class_weights=args.class_weights,
         init_from=args.from_model,
@@ -212,6 +266,7 @@ def cmd_evaluate(args) -> int:
 
     ctx = _open(args.folder)
     path, predictor, meta = _load_predictor(ctx, args.model)
+    predictor.tta = args.tta
     if any(s.scorable for s in ctx.slides):  # nothing to score: report the folder's problems
         _check_classes(ctx, meta)
     if args.all:
@@ -264,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "audit": cmd_audit,
         "export": cmd_export,
+        "quantize": cmd_quantize,
         "gui": cmd_gui,
     }[args.command]
     try:

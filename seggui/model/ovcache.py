@@ -80,9 +80,18 @@ class CachedRunner(ShapeRunner):
         return model
 
 
-def cached_runner(model_path: str | Path, meta) -> CachedRunner:
-    """The runner of a model's converted copy, converting it first if there is none."""
+def cached_runner(model_path: str | Path, meta, int8: bool = True) -> CachedRunner:
+    """The runner of a model's converted copy, converting it first if there is none; its int8
+    copy instead where one was made (``seggui quantize``) and passed its check."""
+    from seggui.model.int8 import int8_paths, read_check
+
     xml = ir_path(model_path)
     if not (xml.exists() and xml.with_suffix(".bin").exists()):
         build_ir(model_path, meta, xml)
-    return CachedRunner(xml, "bf16" if cpu_has_bf16() else "f32")
+    precision = "bf16" if cpu_has_bf16() else "f32"
+    check = read_check(xml) if int8 else None
+    if check is not None and check.used:
+        runner = CachedRunner(int8_paths(xml)[0], precision)
+        runner.precision = "int8"
+        return runner
+    return CachedRunner(xml, precision)

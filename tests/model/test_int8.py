@@ -1,0 +1,56 @@
+"""The int8 copy is used only when it agrees with fp32 (and is faster)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("openvino")
+pytest.importorskip("nncf")
+
+from seggui.core.classes import ClassSet
+from seggui.core.registry import ModelMeta
+from seggui.model import store
+from seggui.model.int8 import calibration_tiles, quantize_and_check, read_check
+from seggui.model.ovcache import build_ir, cached_runner, ir_path
+from seggui.model.unet import build_unet
+
+
+@pytest.fixture
+def converted(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(2)
+    model = build_unet(3, 4, 2, mean=[0.7, 0.5, 0.7], std=[0.2, 0.2, 0.2])
+    path = store.save_model(
+        model, tmp_path / "m.keras", ModelMeta(ClassSet.default(3), base_filters=4, depth=2)
+    )
+    meta = store.read_meta(path)
+    xml = build_ir(path, meta, ir_path(path))
+    rng = np.random.default_rng(0)
+    images = [rng.random((300, 280, 3), dtype=np.float32) for _ in range(4)]
+    return path, meta, xml, images
+
+
+def test_int8_is_refused_when_its_agreement_check_fails(converted):
+    path, meta, xml, images = converted
+    tiles = calibration_tiles(images[:2], 6)
+    assert len(tiles) == 6 and tiles[0].shape == (256, 256, 3)
+    check = quantize_and_check(xml, tiles, images[2:], limit=0.0)
+    # An untrained model's classes are near ties: int8 moves some pixels, which fails a 0 limit.
+    assert check.changed > 0 and not check.agrees and not check.used
+    assert "refused" in check.reason()
+    saved = read_check(xml)
+    assert saved is not None and saved.changed == pytest.approx(check.changed)
+    assert cached_runner(path, meta).precision != "int8"
+
+
+def test_an_agreeing_faster_copy_becomes_the_default(converted):
+    path, meta, xml, images = converted
+    check = quantize_and_check(xml, calibration_tiles(images[:2], 6), images[2:], limit=1.0)
+    assert check.agrees
+    runner = cached_runner(path, meta)
+    assert (runner.precision == "int8") == check.used
+    labels = runner(np.ascontiguousarray(images[3][None, :256, :256]))[0]
+    assert labels.shape == (1, 256, 256) and labels.max() < 3
+    assert cached_runner(path, meta, int8=False).precision != "int8"
