@@ -163,14 +163,14 @@ class SlideList(QWidget):
     def _data_changed(self, top_left, bottom_right, roles=()) -> None:
         if roles and SORT_ROLE not in roles:
             return  # a thumbnail: the order cannot have changed
-        col = self.proxy.sortColumn()
+        col = self.proxy.sorted_by[0]
         if top_left.column() <= col <= bottom_right.column():
             self._sort_stale = True  # re-sorted when the user leaves the row, not under them
 
     def _resort(self) -> None:
         if self._sort_stale:
             self._sort_stale = False
-            self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
+            self.proxy.sort(*self.proxy.sorted_by)
 
     def _row_changed(self, current, previous) -> None:
         if self._sort_stale and previous.isValid():

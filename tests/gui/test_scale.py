@@ -84,3 +84,28 @@ def test_thumbnails_of_the_rows_in_view_come_first(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: {"tile_1400", "tile_1000"} <= set(arrived), timeout=120000)
     # In folder order tile_1000 would come first; the rows on screen were made before it.
     assert arrived.index("tile_1400") < arrived.index("tile_1000")
+
+
+def test_names_sort_in_natural_order_without_comparing_rows(qtbot, window, tmp_path):
+    from PyQt6.QtCore import Qt
+
+    from seggui.gui.slide_model import COL_NAME
+
+    folder = tmp_path / "named"
+    folder.mkdir()
+    image = Image.fromarray(np.full((16, 16, 3), 200, np.uint8))
+    for name in ("s10", "s2", "s1", "S3"):
+        image.save(folder / f"{name}.png")
+    open_and_wait(qtbot, window, folder, 4)
+    proxy = window.slide_list.proxy
+
+    def shown() -> list[str]:
+        rows = range(proxy.rowCount())
+        return [proxy.data(proxy.index(r, COL_NAME)) for r in rows]
+
+    assert shown() == ["s1", "s2", "S3", "s10"]
+    assert proxy.sortColumn() == -1  # the folder's own order: no row was compared
+    window.slide_list.table.sortByColumn(COL_NAME, Qt.SortOrder.DescendingOrder)
+    assert shown() == ["s10", "S3", "s2", "s1"]
+    window.slide_list.table.sortByColumn(COL_NAME, Qt.SortOrder.AscendingOrder)
+    assert shown() == ["s1", "s2", "S3", "s10"]
