@@ -114,7 +114,7 @@ def calibration_tiles(images: list[np.ndarray], count: int = 32, seed: int = 0) 
 
 def _labels(runner: ShapeRunner, image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
-    ph, pw = -h % 16, -w % 16
+    ph, pw = -h % 32, -w % 32  # any depth up to 5
     padded = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else image
     return runner(padded[None])[0][0, :h, :w]
 
