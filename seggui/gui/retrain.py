@@ -103,7 +103,7 @@ class RetrainPanel(ChildEvents, QWidget):
         self.budget.setToolTip("Stop after this many minutes, keep the best epoch, then score")
         self.augment = QCheckBox("Flips and 90° rotations")
         self.augment.setChecked(True)
-        self.colour = QCheckBox("H&E stain and colour jitter")
+        self.colour = QCheckBox("H&&E stain and colour jitter")  # &&: a literal &
         self.colour.setChecked(True)
         self.colour.setToolTip(
             "Vary haematoxylin and eosin amounts, brightness, contrast, saturation and hue per "
