@@ -301,9 +301,10 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
         name = self.session.current
         slide = self.session.ctx.scan.get(name) if (self.session.ctx and name) else None
         usable = slide is not None and slide.usable
-        self.display.render(
-            error=None if usable or slide is None else f"{name}: {slide.problem_text()}"
-        )
+        failed = self.slide_list.model.extra_problems.get(name) if name else None
+        if slide is not None and not usable:
+            failed = slide.problem_text()
+        self.display.render(error=f"{name}: {failed}" if failed else None)
 
     def _overlay_changed(self) -> None:
         self._sync_tool_actions()

@@ -20,6 +20,10 @@ def test_window_shows_every_problem_and_keeps_working(qtbot, window, tmp_path):
             lambda name=name: window.current == name and _shown(window), timeout=TIMEOUT
         )
     qtbot.waitUntil(lambda: "truncated" in model.extra_problems, timeout=TIMEOUT)
+    window.slide_list.select("truncated")
+    title = window.display.views.left_title
+    qtbot.waitUntil(lambda: "truncated:" in title.text(), timeout=TIMEOUT)
+    assert "Loading" not in title.text()  # the reason is shown where the slide would be
     by = {s.name: s for s in model.slides}
     for name, fragment in EXPECTED.items():
         if name == "loop" or (name == "no_read_permission" and not can_deny_read()):
