@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="seggui",
         description="Review semantic segmentation of tissue images. `seggui [FOLDER]` opens the "
         "window (the demo when no folder is given); the subcommands work headless.",
-        epilog="subcommands: demo, train, predict, evaluate, audit, export "
+        epilog="subcommands: demo, train, predict, evaluate, audit, export, quantize "
         "(`seggui SUBCOMMAND --help`)",
     )
     p.add_argument("--version", action="version", version=f"seggui {__version__}")
