@@ -4,11 +4,14 @@ Run: ``python bench/label_errors.py ../shared/data/glas-test --fraction 0.15 --b
 
 A copy of the folder gets label errors in a known 10-20% of its masks, of four kinds in turn:
 a class swapped over a whole region, a region erased to background, the mask shifted by
-some pixels, and the mask of another slide. Then the slides are ranked three ways, worst
-first, and each ranking is scored by AUROC and by precision among the top k (k = number of
-corrupted slides): (1) mIoU of a model trained on the corrupted folder against the
-annotation (what the slide list sorted by mIoU gives today), (2) that model's label quality
-(in sample), (3) the audit's out-of-sample label quality. Last, the model is trained again
+some pixels, and the mask of another slide. Then the slides are ranked worst first, and each
+ranking is scored by AUROC and by precision among the top k (k = number of corrupted
+slides). The per-slide evidence comes from two sources: a model trained on the corrupted
+folder (in sample), and the audit's fold models (out of sample). Each source's predictions
+are pooled per slide several ways (:data:`POOLINGS`): mIoU against the annotation (the
+list's mIoU sort), the label quality seggui ranks by (mean probability of the annotated
+class), Lad & Mueller's softmin, and others. ``--dump DIR`` keeps every prediction so that
+other poolings can be tried without training again. Last, the model is trained again
 with the corrupted slides marked rejected, and both models are scored on the test split
 against the clean masks.
 """
@@ -71,6 +74,39 @@ def auroc_and_precision(scores: dict[str, float], bad: set[str]) -> tuple[float,
     return auroc, sum(n in bad for n in worst) / len(bad)
 
 
+POOLINGS = {
+    "miou": "mIoU vs annotation (today's sort)",
+    "softmin": "softmin of p(annotated), T=0.1 (Lad & Mueller, cleanlab)",
+    "mean": "label quality: mean p(annotated)",
+    "agreement": "share of pixels predicted as annotated",
+    "clean": "1 - share of label-issue pixels",
+    "block_softmin": "softmin over 32x32-pixel blocks of mean p(annotated)",
+    "calibrated": "share predicted as annotated - mean confidence",
+}
+
+
+def poolings(pred, truth: np.ndarray, n: int) -> dict[str, float]:
+    """Per-slide scores (lower: annotation more suspicious) from one prediction, each a
+    different way to pool the per-pixel evidence."""
+    from seggui.core.metrics import Scores
+    from seggui.core.quality import annotated_probability, issue_mask, slide_quality, softmin
+
+    q = slide_quality(pred.probs, pred.labels, pred.margin, truth)
+    p8 = annotated_probability(pred.probs, truth)
+    p = p8.astype(np.float32) / 255.0
+    h, w = (d - d % 32 for d in p.shape)
+    blocks = p[:h, :w].reshape(h // 32, 32, w // 32, 32).mean(axis=(1, 3))
+    return {
+        "miou": Scores.compare(truth, pred.labels, n).miou,
+        "softmin": q.softmin,
+        "mean": q.label_quality,
+        "agreement": float(np.mean(pred.labels == truth)),
+        "clean": 1.0 - float(issue_mask(p8, pred.labels, truth).mean()),
+        "block_softmin": softmin(blocks),
+        "calibrated": float(np.mean(pred.labels == truth) - np.mean(pred.confidence)),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("folder")
@@ -79,13 +115,22 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dump", type=Path, help="save every prediction here, for analysis")
     args = parser.parse_args()
+
+    def observed(source: dict, name: str, pred, truth: np.ndarray) -> None:
+        source[name] = poolings(pred, truth, n)
+        if args.dump:
+            where = args.dump / ("oos" if source is oos else "in_sample")
+            where.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(
+                where / f"{name}.npz", probs=pred.probs, labels=pred.labels, truth=truth
+            )
 
     from seggui.core.folder import open_folder
     from seggui.core.imageio import read_image, read_mask
     from seggui.core.mask_store import encode, read_for_edit
-    from seggui.core.metrics import ScoreAccumulator, Scores
-    from seggui.core.quality import slide_quality
+    from seggui.core.metrics import ScoreAccumulator
     from seggui.core.review import ReviewStore
     from seggui.model.audit import run_audit
     from seggui.model.predict import Predictor
@@ -115,29 +160,38 @@ def main() -> int:
     noisy = train(ctx, TrainSettings(**settings), make_active=False)
     train_s = time.monotonic() - t
     predictor = Predictor(noisy_model(noisy), noisy.meta.depth)
-    miou, in_sample = {}, {}
+    in_sample: dict[str, dict[str, float]] = {}
+    oos: dict[str, dict[str, float]] = {}
     for slide in ctx.slides:
         if not slide.scorable:
             continue
         truth = read_mask(slide.mask_path, ctx.classes)
-        pred = predictor.predict(read_image(slide.image_path))
-        miou[slide.name] = Scores.compare(truth, pred.labels, n).miou
-        q = slide_quality(pred.probs, pred.labels, pred.margin, truth)
-        in_sample[slide.name] = q.label_quality
+        observed(in_sample, slide.name, predictor.predict(read_image(slide.image_path)), truth)
 
     t = time.monotonic()
-    audit = run_audit(ctx, TrainSettings(**settings), args.folds, args.budget_s * args.folds)
+    audit = run_audit(
+        ctx,
+        TrainSettings(**settings),
+        args.folds,
+        args.budget_s * args.folds,
+        observe=lambda name, pred, truth: observed(oos, name, pred, truth),
+    )
     audit_s = time.monotonic() - t
-    oos = {name: q.label_quality for name, q in audit.slides.items()}
+    assert all(oos[name]["mean"] == q.label_quality for name, q in audit.slides.items())
 
     rows = []
-    for label, scores in (
-        ("sort by mIoU vs annotation (today)", miou),
-        ("label quality, in sample", in_sample),
-        ("label quality, out of sample (audit)", oos),
-    ):
-        auroc, precision = auroc_and_precision(scores, set(bad))
-        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision, "k": len(bad)})
+    for source, per_slide in (("in sample", in_sample), ("out of sample (audit)", oos)):
+        for pooling, label in POOLINGS.items():
+            scores = {name: v[pooling] for name, v in per_slide.items()}
+            auroc, precision = auroc_and_precision(scores, set(bad))
+            rows.append(
+                {
+                    "ranking": f"{label}, {source}",
+                    "auroc": auroc,
+                    "precision_at_k": precision,
+                    "k": len(bad),
+                }
+            )
 
     store = ReviewStore(ctx.workspace)
     for name in bad:
@@ -177,6 +231,7 @@ def main() -> int:
         "rankings": rows,
         "training": training,
         "worst_first_audit": [name for name, _ in audit.ranked()][: 2 * len(bad)],
+        "per_slide": {"in_sample": in_sample, "out_of_sample": oos},
     }
     print(table(rows, ["ranking", "auroc", "precision_at_k", "k"]))
     print(table(training, ["training", "test_miou_clean_masks", "seconds"]))

@@ -66,6 +66,7 @@ def cmd_audit(args) -> int:
                         "uncertainty",
                         "issue_pixels",
                         "out_of_sample",
+                        "softmin",
                     )
                 }
                 for row in data["slides"]

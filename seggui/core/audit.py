@@ -24,6 +24,8 @@ from seggui.core.mask_store import file_stamp
 from seggui.core.quality import SlideQuality
 
 AUDIT_FILE = "audit.json"
+#: Bumped when a saved score's meaning changes (2: label quality is the mean, not the softmin).
+AUDIT_FORMAT = 2
 
 
 def assign_folds(names: list[str], folds: int, seed: int = 42) -> dict[str, int]:
@@ -73,6 +75,7 @@ class AuditResult:
 
     def to_json(self) -> dict:
         return {
+            "format": AUDIT_FORMAT,
             "key": self.key,
             "model": self.model,
             "folds": self.folds,
@@ -95,6 +98,7 @@ class AuditResult:
                 row["uncertainty"],
                 row["issue_pixels"],
                 row.get("out_of_sample", True),
+                float("nan") if row.get("softmin") is None else row["softmin"],
             )
             fold_of[row["name"]] = row.get("fold", -1)
         return cls(
@@ -117,9 +121,12 @@ def save_audit(workspace: str | Path, result: AuditResult) -> Path:
 
 
 def load_audit(ctx: FolderContext) -> AuditResult | None:
-    """The folder's saved audit if its masks and split are still those it scored."""
+    """The folder's saved audit if its masks and split are still those it scored, and its
+    scores mean what they mean now."""
     try:
         data = json.loads((ctx.workspace / AUDIT_FILE).read_text(encoding="utf-8"))
+        if data.get("format") != AUDIT_FORMAT:
+            return None
         result = AuditResult.from_json(data)
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -45,6 +45,7 @@ def scores_csv(
             "uncertainty",
             "issue_pixels",
             "out_of_sample",
+            "softmin",
             "problem",
         ]
     )
@@ -54,9 +55,15 @@ def scores_csv(
         per_class = [_num(v) for v in s.iou] if s is not None else [""] * len(classes)
         q = quality(slide.name)
         facts = (
-            [_num(q.label_quality), _num(q.uncertainty), q.issue_pixels, int(q.out_of_sample)]
+            [
+                _num(q.label_quality),
+                _num(q.uncertainty),
+                q.issue_pixels,
+                int(q.out_of_sample),
+                _num(q.softmin),
+            ]
             if q is not None
-            else ["", "", "", ""]
+            else ["", "", "", "", ""]
         )
         writer.writerow(
             [

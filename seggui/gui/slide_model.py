@@ -82,8 +82,8 @@ class SlideTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return {
-                COL_QUALITY: "Soft-minimum of the probability the model gives the annotated "
-                "class: low means the annotation is likely wrong somewhere. "
+                COL_QUALITY: "Mean probability the model gives the annotated class: low "
+                "means much of the annotation is likely wrong. "
                 "“(audit)”: from a model that never trained on the slide.",
                 COL_UNCERTAINTY: "Mean of 1 - (p1 - p2): high where the model is unsure",
                 COL_PAIR: "Pixels annotated as the first class and predicted as the second",

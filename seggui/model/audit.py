@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
+
 from seggui.core.audit import AuditResult, assign_folds, audit_key
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
@@ -22,7 +24,7 @@ from seggui.core.folder import FolderContext
 from seggui.core.imageio import SlideFileError, read_image, read_mask
 from seggui.core.quality import slide_quality
 from seggui.core.slides import Slide
-from seggui.model.predict import Predictor
+from seggui.model.predict import Prediction, Predictor
 from seggui.model.train import TrainingError, TrainProgress, TrainSettings, fit
 
 DEFAULT_FOLDS = 3
@@ -37,11 +39,14 @@ def run_audit(
     cancel: CancelToken | None = None,
     model_name: str = "",
     tta: bool = False,
+    observe: Callable[[str, Prediction, np.ndarray], None] | None = None,
 ) -> AuditResult | None:
     """Out-of-sample label quality for every slide with a mask; None when cancelled.
 
     ``time_budget_s`` is shared equally by the folds' training runs. ``tta``: score with
-    the prediction averaged over the image and its flips.
+    the prediction averaged over the image and its flips. ``observe(name, prediction,
+    annotation)`` sees every out-of-sample prediction (a benchmark compares other per-slide
+    scores on them).
     """
     cancel = cancel or CancelToken()
     report = progress or (lambda p: None)
@@ -85,7 +90,7 @@ def run_audit(
             try:
                 for slide in scored:
                     cancel.raise_if_cancelled()
-                    _score(slide, predictor, ctx, result, k if slide in held_out else -1)
+                    _score(slide, predictor, ctx, result, k if slide in held_out else -1, observe)
             except Cancelled:
                 return None
     finally:
@@ -95,7 +100,12 @@ def run_audit(
 
 
 def _score(
-    slide: Slide, predictor: Predictor, ctx: FolderContext, result: AuditResult, fold: int
+    slide: Slide,
+    predictor: Predictor,
+    ctx: FolderContext,
+    result: AuditResult,
+    fold: int,
+    observe: Callable[[str, Prediction, np.ndarray], None] | None,
 ) -> None:
     try:
         truth = read_mask(slide.mask_path, ctx.classes)
@@ -107,3 +117,5 @@ def _score(
         pred.probs, pred.labels, pred.margin, truth, out_of_sample=True
     )
     result.fold_of[slide.name] = fold
+    if observe is not None:
+        observe(slide.name, pred, truth)

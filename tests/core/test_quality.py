@@ -1,4 +1,5 @@
-"""Label quality: cleanlab's softmin numbers, and a swapped class ranks below its clean copy."""
+"""Label quality: the mean probability of the annotated class, cleanlab's softmin numbers,
+and a swapped class ranks below its clean copy."""
 
 from __future__ import annotations
 
@@ -46,7 +47,10 @@ def test_a_swapped_class_ranks_below_its_clean_copy():
     swapped = truth.copy()
     swapped[20:40, 5:25] = 1  # the gland annotated as the other class
     bad = slide_quality(probs_u8, labels, margin, swapped)
-    assert bad.label_quality < clean.label_quality
+    assert bad.label_quality < clean.label_quality and bad.softmin < clean.softmin
+    p = annotated_probability(probs_u8, swapped)
+    assert bad.label_quality == pytest.approx(p.mean() / 255, abs=1e-12)
+    assert bad.softmin == pytest.approx(softmin(p / 255), abs=1e-9)
     assert bad.issue_pixels == 400 and clean.issue_pixels == 0
     assert 0 <= clean.uncertainty <= 1
     assert (annotated_probability(probs_u8, truth) > 200).all()

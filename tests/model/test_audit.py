@@ -28,9 +28,16 @@ def test_folds_never_overlap_and_cover_every_slide():
 
 def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
     ctx = open_folder(small_demo)
-    result = run_audit(ctx, TrainSettings(epochs=1, **TINY), folds=3)
+    seen: list[str] = []
+
+    def observe(name, pred, truth):
+        seen.append(name)
+        assert pred.labels.shape == truth.shape and pred.probs.shape[:2] == truth.shape
+
+    result = run_audit(ctx, TrainSettings(epochs=1, **TINY), folds=3, observe=observe)
     train, test = ctx.split.train, ctx.split.test
     assert set(result.slides) == set(train) | set(test)
+    assert sorted(seen) == sorted(result.slides)  # each scored slide observed once
     assert all(q.out_of_sample for q in result.slides.values())
     assert sorted(result.fold_of[n] for n in train) == sorted(assign_folds(train, 3).values())
     assert all(result.fold_of[n] == -1 for n in test)
@@ -38,6 +45,18 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
     save_audit(ctx.workspace, result)
     again = load_audit(open_folder(small_demo))
     assert again is not None and set(again.slides) == set(result.slides)
+    assert all(
+        abs(again.slides[n].softmin - q.softmin) < 1e-6
+        and abs(again.slides[n].label_quality - q.label_quality) < 1e-6
+        for n, q in result.slides.items()
+    )
+    # An audit saved when label quality meant the softmin is not reused.
+    path = ctx.workspace / "audit.json"
+    old = json.loads(path.read_text())
+    del old["format"]
+    path.write_text(json.dumps(old))
+    assert load_audit(open_folder(small_demo)) is None
+    save_audit(ctx.workspace, result)
     # A changed mask makes the saved audit stale.
     mask = small_demo / "masks" / f"{train[0]}.png"
     with Image.open(mask) as im:
@@ -86,7 +105,14 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     assert data["folds"] == 2 and data["model"] == str(tiny)
     assert len(data["slides"]) == 10
     row = data["slides"][0]
-    assert set(row) == {"name", "label_quality", "uncertainty", "issue_pixels", "out_of_sample"}
+    assert set(row) == {
+        "name",
+        "label_quality",
+        "uncertainty",
+        "issue_pixels",
+        "out_of_sample",
+        "softmin",
+    }
     qualities = [r["label_quality"] for r in data["slides"]]
     assert qualities == sorted(qualities)  # worst first
     assert (small_demo / ".seggui" / "audit.json").exists()
