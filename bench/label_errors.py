@@ -9,8 +9,8 @@ ranking is scored by AUROC and by precision among the top k (k = number of corru
 slides). The per-slide evidence comes from two sources: a model trained on the corrupted
 folder (in sample), and the audit's fold models (out of sample). Each source's predictions
 are pooled per slide several ways (:data:`POOLINGS`): mIoU against the annotation (the
-list's mIoU sort), the label quality seggui ranks by (mean probability of the annotated
-class), Lad & Mueller's softmin, and others. ``--dump DIR`` keeps every prediction so that
+list's mIoU sort), the label quality seggui ranks by (class-balanced mean probability of the
+annotated class), Lad & Mueller's softmin, and others. ``--dump DIR`` keeps every prediction so that
 other poolings can be tried without training again. Last, the model is trained again
 with the corrupted slides marked rejected, and both models are scored on the test split
 against the clean masks.
@@ -77,7 +77,8 @@ def auroc_and_precision(scores: dict[str, float], bad: set[str]) -> tuple[float,
 POOLINGS = {
     "miou": "mIoU vs annotation (today's sort)",
     "softmin": "softmin of p(annotated), T=0.1 (Lad & Mueller, cleanlab)",
-    "mean": "label quality: mean p(annotated)",
+    "label_quality": "label quality: class-balanced mean p(annotated)",
+    "mean": "mean p(annotated)",
     "agreement": "share of pixels predicted as annotated",
     "clean": "1 - share of label-issue pixels",
     "block_softmin": "softmin over 32x32-pixel blocks of mean p(annotated)",
@@ -99,7 +100,8 @@ def poolings(pred, truth: np.ndarray, n: int) -> dict[str, float]:
     return {
         "miou": Scores.compare(truth, pred.labels, n).miou,
         "softmin": q.softmin,
-        "mean": q.label_quality,
+        "label_quality": q.label_quality,
+        "mean": float(p.mean()),
         "agreement": float(np.mean(pred.labels == truth)),
         "clean": 1.0 - float(issue_mask(p8, pred.labels, truth).mean()),
         "block_softmin": softmin(blocks),
@@ -177,7 +179,7 @@ def main() -> int:
         observe=lambda name, pred, truth: observed(oos, name, pred, truth),
     )
     audit_s = time.monotonic() - t
-    assert all(oos[name]["mean"] == q.label_quality for name, q in audit.slides.items())
+    assert all(oos[name]["label_quality"] == q.label_quality for name, q in audit.slides.items())
 
     rows = []
     for source, per_slide in (("in sample", in_sample), ("out of sample (audit)", oos)):

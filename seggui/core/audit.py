@@ -24,7 +24,7 @@ from seggui.core.mask_store import file_stamp
 from seggui.core.quality import SlideQuality
 
 AUDIT_FILE = "audit.json"
-#: Bumped when a saved score's meaning changes (2: label quality is the mean, not the softmin).
+#: Bumped when a saved score's meaning changes (2: label quality is no longer the softmin).
 AUDIT_FORMAT = 2
 
 

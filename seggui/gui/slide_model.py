@@ -82,8 +82,9 @@ class SlideTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return {
-                COL_QUALITY: "Mean probability the model gives the annotated class: low "
-                "means much of the annotation is likely wrong. "
+                COL_QUALITY: "Mean probability the model gives the annotated class, each "
+                "class weighing the same: low means much of some class's annotation is "
+                "likely wrong. "
                 "“(audit)”: from a model that never trained on the slide.",
                 COL_UNCERTAINTY: "Mean of 1 - (p1 - p2): high where the model is unsure",
                 COL_PAIR: "Pixels annotated as the first class and predicted as the second",

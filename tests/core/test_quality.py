@@ -1,12 +1,17 @@
-"""Label quality: the mean probability of the annotated class, cleanlab's softmin numbers,
-and a swapped class ranks below its clean copy."""
+"""Label quality: the class-balanced mean probability of the annotated class, cleanlab's
+softmin numbers, and a swapped class ranks below its clean copy."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from seggui.core.quality import annotated_probability, slide_quality, softmin
+from seggui.core.quality import (
+    annotated_probability,
+    class_balanced_mean,
+    slide_quality,
+    softmin,
+)
 
 
 def _probs(rng, shape, c):
@@ -49,8 +54,18 @@ def test_a_swapped_class_ranks_below_its_clean_copy():
     bad = slide_quality(probs_u8, labels, margin, swapped)
     assert bad.label_quality < clean.label_quality and bad.softmin < clean.softmin
     p = annotated_probability(probs_u8, swapped)
-    assert bad.label_quality == pytest.approx(p.mean() / 255, abs=1e-12)
+    per_class = [p[swapped == c].mean() / 255 for c in np.unique(swapped)]
+    assert bad.label_quality == pytest.approx(np.mean(per_class), abs=1e-12)
     assert bad.softmin == pytest.approx(softmin(p / 255), abs=1e-9)
     assert bad.issue_pixels == 400 and clean.issue_pixels == 0
     assert 0 <= clean.uncertainty <= 1
     assert (annotated_probability(probs_u8, truth) > 200).all()
+
+
+def test_a_small_class_counts_as_much_as_the_background():
+    truth = np.zeros((100, 100), np.uint8)
+    truth[:10, :10] = 1  # 1% of the slide
+    p = np.full(truth.shape, 250, np.uint8)
+    p[:10, :10] = 25  # the model denies the whole small region
+    # The plain mean hardly moves (0.971); each class weighs half here.
+    assert class_balanced_mean(p, truth) == pytest.approx((250 + 25) / 2 / 255)
