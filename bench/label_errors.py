@@ -109,22 +109,65 @@ def poolings(pred, truth: np.ndarray, n: int) -> dict[str, float]:
     }
 
 
+def ranking_rows(per_slide: dict[str, dict[str, float]], bad: set[str], source: str) -> list:
+    """One row per pooling: how well it ranks the corrupted slides first."""
+    rows = []
+    for pooling, label in POOLINGS.items():
+        scores = {name: v[pooling] for name, v in per_slide.items()}
+        auroc, precision = auroc_and_precision(scores, bad)
+        rows.append({"ranking": f"{label}, {source}", "auroc": auroc, "precision_at_k": precision})
+    return rows
+
+
+SOURCES = {"in_sample": "in sample", "oos": "out of sample (audit)"}
+
+
+def rescore(dump: Path) -> int:
+    """Rank again from the predictions a ``--dump`` run kept (confidence and margin come
+    from the 8-bit probabilities, so "calibrated" can differ in the last digits)."""
+    from types import SimpleNamespace
+
+    meta = json.loads((dump / "corrupted.json").read_text())
+    rows = []
+    for source, label in SOURCES.items():
+        per_slide = {}
+        for path in sorted((dump / source).glob("*.npz")):
+            with np.load(path) as d:
+                top2 = np.sort(d["probs"], axis=-1)[..., -2:].astype(np.float32) / 255.0
+                pred = SimpleNamespace(
+                    probs=d["probs"],
+                    labels=d["labels"],
+                    confidence=top2[..., 1],
+                    margin=top2[..., 1] - top2[..., 0],
+                )
+                per_slide[path.stem] = poolings(pred, d["truth"], meta["classes"])
+        rows += ranking_rows(per_slide, set(meta["corrupted"]), label)
+    print(f"{dump}: {len(meta['corrupted'])} corrupted of {len(per_slide)} slides")
+    print(table(rows, ["ranking", "auroc", "precision_at_k"]))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("folder")
+    parser.add_argument("folder", nargs="?")
     parser.add_argument("--fraction", type=float, default=0.15)
     parser.add_argument("--budget-s", type=float, default=240, help="seconds per model")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dump", type=Path, help="save every prediction here, for analysis")
+    parser.add_argument("--rescore", type=Path, help="rank again from a --dump folder, no training")
     args = parser.parse_args()
+    if args.rescore:
+        return rescore(args.rescore)
+    if not args.folder:
+        parser.error("a folder (or --rescore DIR) is needed")
 
     def observed(source: dict, name: str, pred, truth: np.ndarray) -> None:
         source[name] = poolings(pred, truth, n)
         if args.dump:
             where = args.dump / ("oos" if source is oos else "in_sample")
-            where.mkdir(parents=True, exist_ok=True)
+            where.mkdir(exist_ok=True)
             np.savez_compressed(
                 where / f"{name}.npz", probs=pred.probs, labels=pred.labels, truth=truth
             )
@@ -155,6 +198,9 @@ def main() -> int:
         encode(labels, base.fmt, ctx.classes).save(slide.mask_path)
         bad[slide.name] = KINDS[i % 4]
     print(f"{work}: {len(bad)} of {len(scorable)} masks corrupted", file=sys.stderr)
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
+        (args.dump / "corrupted.json").write_text(json.dumps({"corrupted": bad, "classes": n}))
 
     settings = {"epochs": args.epochs, "time_budget_s": args.budget_s}
     t = time.monotonic()
@@ -181,19 +227,8 @@ def main() -> int:
     audit_s = time.monotonic() - t
     assert all(oos[name]["label_quality"] == q.label_quality for name, q in audit.slides.items())
 
-    rows = []
-    for source, per_slide in (("in sample", in_sample), ("out of sample (audit)", oos)):
-        for pooling, label in POOLINGS.items():
-            scores = {name: v[pooling] for name, v in per_slide.items()}
-            auroc, precision = auroc_and_precision(scores, set(bad))
-            rows.append(
-                {
-                    "ranking": f"{label}, {source}",
-                    "auroc": auroc,
-                    "precision_at_k": precision,
-                    "k": len(bad),
-                }
-            )
+    rows = ranking_rows(in_sample, set(bad), SOURCES["in_sample"])
+    rows += ranking_rows(oos, set(bad), SOURCES["oos"])
 
     store = ReviewStore(ctx.workspace)
     for name in bad:
@@ -235,7 +270,8 @@ def main() -> int:
         "worst_first_audit": [name for name, _ in audit.ranked()][: 2 * len(bad)],
         "per_slide": {"in_sample": in_sample, "out_of_sample": oos},
     }
-    print(table(rows, ["ranking", "auroc", "precision_at_k", "k"]))
+    print(table(rows, ["ranking", "auroc", "precision_at_k"]))
+    print(f"k = {len(bad)} corrupted slides")
     print(table(training, ["training", "test_miou_clean_masks", "seconds"]))
     print(f"audit: {audit_s:.0f} s for {args.folds} folds")
     print(json.dumps(result, indent=1))
