@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -270,16 +271,20 @@ class ViewPair(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         self.top = QHBoxLayout()  # the editor's tool bar, over both views so they stay aligned
         outer.addLayout(self.top)
-        layout = QHBoxLayout()
+        # One grid: the titles share a row, so a title that wraps keeps both views aligned.
+        layout = QGridLayout()
         outer.addLayout(layout, 1)
-        for title, view in ((self.left_title, self.left), (self.right_title, self.right)):
-            column = QVBoxLayout()
+        for col, (title, view) in enumerate(
+            ((self.left_title, self.left), (self.right_title, self.right))
+        ):
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            title.setWordWrap(True)
             # Long titles must not make one view wider than the other.
             title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            column.addWidget(title)
-            column.addWidget(view, 1)
-            layout.addLayout(column, 1)
+            layout.addWidget(title, 0, col)
+            layout.addWidget(view, 1, col)
+            layout.setColumnStretch(col, 1)
+        layout.setRowStretch(1, 1)
         self._syncing = False
         self.fit_mode = True  # keep fitting on resize until the user zooms
         for a, b in ((self.left, self.right), (self.right, self.left)):

@@ -12,9 +12,14 @@ from seggui.core.classes import display_colors
 from seggui.gui.canvas import DIFF_TABLE, REVIEW_TABLES, ViewPair, class_table
 
 RIGHT_TITLES = {
-    "difference": "Difference: red where prediction and annotation disagree",
-    "issues": "Label issues: magenta where the model confidently disagrees with the annotation",
-    "uncertainty": "Uncertainty: hot where the two likeliest classes are close",
+    "difference": "Difference (red)",
+    "issues": "Label issues (magenta)",
+    "uncertainty": "Uncertainty (hot: unsure)",
+}
+RIGHT_HINTS = {
+    "difference": "Red where prediction and annotation disagree",
+    "issues": "Magenta where the model confidently disagrees with the annotation",
+    "uncertainty": "Hot where the two likeliest classes are close",
 }
 from seggui.gui.panels import OverlayPanel, ScoresPanel
 from seggui.gui.session import Session
@@ -82,6 +87,7 @@ class SlideDisplay:
             self.views.left_title.setText(f"{name} · {why}")
         pred = s.predictions.get(name)
         scores = s.scores(name)
+        self.views.right_title.setToolTip("")
         if pred is None:
             self.views.right_title.setText("Predicting…" if s.model_path else "No model")
         elif self._right_mode() is not None:
@@ -93,6 +99,7 @@ class SlideDisplay:
                     f" · label quality {q.label_quality:.3f}{oos} · uncertainty {q.uncertainty:.3f}"
                 )
             self.views.right_title.setText(RIGHT_TITLES[self._right_mode()] + facts)
+            self.views.right_title.setToolTip(RIGHT_HINTS[self._right_mode()])
         else:
             extra = f" · mIoU {scores.miou:.3f}" if scores is not None else ""
             self.views.right_title.setText(f"Prediction ({s.model_path.stem}){extra}")
