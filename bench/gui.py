@@ -28,7 +28,43 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import numpy as np
 from common import machine, save, table
+
+from seggui.core.overlay import boundaries
+
+
+def blend(
+    image: np.ndarray,
+    labels: np.ndarray,
+    colors: np.ndarray,
+    opacity: float = 0.5,
+    visible: np.ndarray | None = None,
+    contour: bool = False,
+) -> np.ndarray:
+    """The old way, kept here as the baseline: ``image`` (uint8 RGB) with each visible class
+    painted in its colour.
+
+    ``visible`` is a boolean per class; with ``contour`` only class borders are painted (at
+    full strength, so thin lines stay readable).
+    """
+    n = len(colors)
+    if visible is None:
+        visible = np.ones(n, dtype=bool)
+    safe = np.minimum(labels, n - 1)
+    paint = np.asarray(visible, dtype=bool)[safe]
+    if contour:
+        paint &= boundaries(labels)
+        alpha = 1.0
+    else:
+        alpha = float(np.clip(opacity, 0.0, 1.0))
+    out = image.copy()
+    if alpha <= 0 or not paint.any():
+        return out
+    colored = colors[safe[paint]].astype(np.float32)
+    base = image[paint].astype(np.float32)
+    out[paint] = np.round(base * (1 - alpha) + colored * alpha).astype(np.uint8)
+    return out
 
 
 def child(folder: str | None, steps: int, launched: float, train_s: float) -> dict:
@@ -73,19 +109,19 @@ def child(folder: str | None, steps: int, launched: float, train_s: float) -> di
         loop = QEventLoop()
         while not cond():
             if time.monotonic() > end:
-                n = win.current
+                n = win.session.current
                 raise TimeoutError(
-                    f"{n}: loaded {n in win.loaded}, predicted "
-                    f"{n in win.predictions}, loader wants "
-                    f"{win.loader._wanted}, done {sorted(win.loader._finished)}"
-                    f" problems {win.slide_list.model.extra_problems}"
+                    f"{n}: loaded {n in win.session.loaded}, predicted "
+                    f"{n in win.session.predictions}, loader wants "
+                    f"{win.session.loader._wanted}, done {sorted(win.session.loader._finished)}"
+                    f" problem {win.session.facts.problem(win.session.current)}"
                 )
             QTimer.singleShot(1, loop.quit)
             loop.exec()
 
     def shown_with_prediction():
-        name = win.current
-        return name is not None and name in win.loaded and name in win.predictions
+        name = win.session.current
+        return name is not None and name in win.session.loaded and name in win.session.predictions
 
     beat.start()
     if folder:
@@ -108,7 +144,7 @@ def child(folder: str | None, steps: int, launched: float, train_s: float) -> di
             out.append((time.monotonic() - t) * 1000)
         return out
 
-    win.predictor.want([win.current], [])  # no background work: cold means cold
+    win.session.predictor.want([win.session.current], [])  # no background work: cold means cold
     cold = step_through(1)
     stall_predicting = beat.stop()
     beat.start()
@@ -161,9 +197,8 @@ def editor_child(size: int, moves: int) -> dict:
 
     app = QApplication(sys.argv[:1])
     from seggui.core.demo import write_demo
-    from seggui.core.overlay import blend
-    from seggui.gui.canvas import to_pixmap
     from seggui.gui.main_window import MainWindow
+    from seggui.gui.viewer.canvas import to_pixmap
 
     folder = write_demo(Path(tempfile.mkdtemp()) / "big", count=2, seed=2, size=size)
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
@@ -180,12 +215,17 @@ def editor_child(size: int, moves: int) -> dict:
             app.processEvents()
             time.sleep(0.005)
 
-    wait_until(lambda: win.current in win.loaded and win.current in win.predictions)
+    wait_until(
+        lambda: (
+            win.session.current in win.session.loaded
+            and win.session.current in win.session.predictions
+        )
+    )
     app.processEvents()
-    name = win.current
-    loaded = win.loaded[name]
+    name = win.session.current
+    loaded = win.session.loaded[name]
     views = (win.views.left, win.views.right)
-    colors = win.ctx.classes.colors
+    colors = win.session.ctx.classes.colors
 
     def timed(fn) -> float:
         t = time.perf_counter()
@@ -198,7 +238,7 @@ def editor_child(size: int, moves: int) -> dict:
 
     def old_way():  # what the window did before the layers: blend both views, make pixmaps
         visible = win.overlay.visible()
-        pred = win.predictions[name].labels
+        pred = win.session.predictions[name].labels
         for labels in (loaded.mask, pred):
             to_pixmap(blend(loaded.image, labels, colors, 0.45, visible))
 

@@ -73,17 +73,19 @@ def main() -> int:
         loop = QEventLoop()
         while not cond():
             if time.monotonic() > end:
-                raise TimeoutError(win.current)
+                raise TimeoutError(win.session.current)
             QTimer.singleShot(1, loop.quit)
             loop.exec()
 
     def ready():
-        n = win.current
-        return n is not None and n in win.loaded and n in win.predictions
+        n = win.session.current
+        return n is not None and n in win.session.loaded and n in win.session.predictions
 
     opened = time.monotonic()
     win.open_folder(folder)
-    wait_until(lambda: win.current is not None and win.current in win.loaded)
+    wait_until(
+        lambda: win.session.current is not None and win.session.current in win.session.loaded
+    )
     first_slide_s = time.monotonic() - opened
     wait_until(lambda: win.slide_list.model.rowCount() == args.slides)
     wait_until(ready)
@@ -92,7 +94,7 @@ def main() -> int:
         f"first slide shown {first_slide_s:.2f} s after open, its prediction {first_prediction_s:.2f} s"
     )
     if args.score_only:
-        records = win.session.records
+        records = win.session.facts.records
         scope_total = records.count("folder")[1]
         started = time.monotonic()
         done0 = records.count("folder")[0]

@@ -14,10 +14,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(scope="session")
+def _shared_openvino(tmp_path_factory) -> Path:
+    """One folder for converted OpenVINO copies (named by the model file's hash), so the
+    bundled model is converted once per test run, not once per test."""
+    return tmp_path_factory.mktemp("openvino")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_user_data(tmp_path_factory, monkeypatch):
-    """Keep per-user data (fallback workspaces, the demo) out of the real home directory."""
-    monkeypatch.setenv("SEGGUI_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
+def _isolated_user_data(tmp_path_factory, monkeypatch, _shared_openvino):
+    """Keep per-user data (fallback workspaces, the demo) out of the real home directory;
+    each test gets its own, sharing only the converted model copies."""
+    data = tmp_path_factory.mktemp("userdata")
+    (data / "openvino").symlink_to(_shared_openvino, target_is_directory=True)
+    monkeypatch.setenv("SEGGUI_DATA_DIR", str(data))
 
 
 def shared_folder(name: str) -> Path:

@@ -6,6 +6,7 @@ import pkgutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import seggui.core
 import seggui.model
@@ -61,3 +62,29 @@ def test_model_imports_no_qt():
 def test_blocker_really_blocks():
     result = _run(["json"], "import json")
     assert result.returncode != 0 and "blocked import of json" in result.stderr
+
+
+def test_cli_imports_no_qt_until_the_window_opens():
+    import seggui.cli
+
+    mods = _modules(seggui.cli)
+    code = textwrap.dedent(f"""
+        import importlib
+        for m in {mods!r}:
+            importlib.import_module(m)
+        from seggui.cli.registry import parser
+        parser().parse_args(["evaluate", "somewhere"])
+        print('ok')
+    """)
+    result = _run(["PyQt6", "PySide6", "tensorflow", "keras"], code)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
+
+
+def test_only_the_gui_package_names_qt():
+    root = Path(seggui.core.__file__).parents[1]
+    for path in root.rglob("*.py"):
+        if "gui" in path.relative_to(root).parts:
+            continue
+        text = path.read_text()
+        assert "PyQt6" not in text and "PySide6" not in text, path

@@ -81,6 +81,6 @@ def curate(
         train,
         test,
         rejected_test=[s.name for s in test if states.get(s.name) == "rejected"],
-        corrected=[s.name for s in train if s.corrected],
+        corrected=[s.name for s in train if ctx.masks.is_corrected(s.name)],
         left_out=left_out,
     )

@@ -186,10 +186,6 @@ class EditableMask:
         return bool(self._undo)
 
     @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
-
-    @property
     def steps(self) -> int:
         return len(self._undo)
 
@@ -340,12 +336,3 @@ class EditableMask:
             return None
         box, footprint = hit
         return self._apply(box, footprint, value, "polygon")
-
-    def replace_all(self, labels: np.ndarray, label: str = "replace") -> Box | None:
-        """Set the whole mask (e.g. from the prediction) as one undoable step."""
-        self.end_stroke()
-        if labels.shape != self.labels.shape:
-            raise ValueError(f"{labels.shape} differs from the mask {self.labels.shape}")
-        h, w = self.labels.shape
-        src = np.minimum(labels, self.n_classes - 1).astype(np.uint8)
-        return self._apply((0, h, 0, w), np.ones((h, w), bool), src, label)

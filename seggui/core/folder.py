@@ -50,6 +50,12 @@ class FolderContext:
         """The scorable slides of the split's ``"train"`` or ``"test"`` part."""
         return self.scorable(self.split.train if part == "train" else self.split.test)
 
+    def set_classes(self, classes: ClassSet) -> None:
+        """New names, colours or background for the same values (the mask store writes with
+        them from now on)."""
+        self.classes = classes
+        self.masks.classes = classes
+
 
 def classes_files(root: Path, workspace: Path | None = None) -> list[Path]:
     """Where a folder's classes.json may be, in the order they are looked for."""

@@ -116,9 +116,24 @@ def read_image(path: str | Path) -> np.ndarray:
         return np.asarray(rgb, dtype=np.float32) / 255.0
 
 
-def read_image_u8(path: str | Path) -> np.ndarray:
-    """An image as uint8 ``(H, W, 3)`` RGB, for display."""
-    return np.round(read_image(path) * 255.0).astype(np.uint8)
+def check_same_size(image: np.ndarray, mask: np.ndarray, mask_path: str | Path) -> None:
+    """A mask must cover its image pixel for pixel; ``SlideFileError`` says how they differ."""
+    if image.shape[:2] != mask.shape[:2]:
+        raise SlideFileError(
+            mask_path,
+            f"image is {image.shape[1]}x{image.shape[0]} but mask is "
+            f"{mask.shape[1]}x{mask.shape[0]}; mask and image differ in size",
+        )
+
+
+def read_pair(
+    image_path: str | Path, mask_path: str | Path, classes: ClassSet
+) -> tuple[np.ndarray, np.ndarray]:
+    """A slide's image (float RGB) and its mask (class indices), checked to fit each other."""
+    image = read_image(image_path)
+    mask = read_mask(mask_path, classes)
+    check_same_size(image, mask, mask_path)
+    return image, mask
 
 
 def mask_values(path: str | Path) -> tuple[str, np.ndarray, list[int] | None]:

@@ -27,7 +27,7 @@ from PIL import Image
 from seggui.core import workspace as ws
 from seggui.core.atomic import atomic_path, atomic_write_bytes
 from seggui.core.classes import ClassSet
-from seggui.core.imageio import decode_mask, read_header
+from seggui.core.imageio import SlideFileError, decode_mask
 from seggui.core.slides import MASK_SUFFIX, FolderScan, Slide, check_mask_header
 
 NO_MASK = ".none"
@@ -83,13 +83,14 @@ def read_for_edit(path: str | Path, classes: ClassSet) -> EditBase:
     path = Path(path)
     stamp = file_stamp(path)  # before reading: a change while reading is then noticed
     labels, coding = decode_mask(path, classes)
-    header = read_header(path)
-    palette = transparency = None
-    if header.mode == "P":
-        with Image.open(path) as im:
-            palette = tuple(im.getpalette() or ())
-            transparency = im.info.get("transparency")
-    fmt = MaskFormat(header.mode, header.format or "PNG", coding, palette, transparency)
+    try:
+        with Image.open(path) as im:  # the header only: the pixels were decoded above
+            mode, form = im.mode, im.format or "PNG"
+            palette = tuple(im.getpalette() or ()) if mode == "P" else None
+            transparency = im.info.get("transparency") if mode == "P" else None
+    except OSError as exc:
+        raise SlideFileError(path, f"cannot read ({exc})") from exc
+    fmt = MaskFormat(mode, form, coding, palette, transparency)
     return EditBase(labels, fmt, path, stamp)
 
 
@@ -162,10 +163,6 @@ class MaskStore:
         with self._lock:
             return name in self._kept
 
-    def corrected_names(self) -> set[str]:
-        with self._lock:
-            return set(self._kept)
-
     def original_of(self, name: str) -> Path | None:
         with self._lock:
             return self._kept.get(name)
@@ -180,20 +177,12 @@ class MaskStore:
             slide.mask_path = path
             slide.mask_ok = slide.usable
             check_mask_header(slide, "corrected mask")
-        for name in self._kept:
-            slide = self.scan.get(name)
-            if slide is not None:
-                slide.corrected = True
 
     # -- editing ---------------------------------------------------------------------------------
     def track(self, name: str, path: Path | None, stamp: Stamp | None, fmt: MaskFormat) -> None:
         """Remember the file an edit of ``name`` started from (its stamp when read)."""
         with self._lock:
             self._base.setdefault(name, (path, stamp, fmt))
-
-    def tracked(self, name: str) -> bool:
-        with self._lock:
-            return name in self._base
 
     def new_mask_path(self, slide: Slide) -> Path:
         """Where a slide without a mask gets its first one, in the folder's layout."""
@@ -272,7 +261,6 @@ class MaskStore:
                 slide.folder_mask_path = slide.mask_path
             slide.mask_path = result.path
         slide.mask_ok = True
-        slide.corrected = True
 
     def revert(self, slide: Slide) -> Path | None:
         """Bring the original mask back (byte for byte); returns the mask path now in use."""
@@ -297,6 +285,5 @@ class MaskStore:
         with self._lock:
             self._kept.pop(name, None)
             self._base.pop(name, None)
-        slide.corrected = False
         slide.mask_ok = slide.usable
         return slide.mask_path

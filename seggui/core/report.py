@@ -5,29 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from seggui.core.classes import ClassSet
-from seggui.core.metrics import Scores
-from seggui.core.quality import SlideQuality
-from seggui.core.review import Review
-from seggui.core.slides import Slide
+if TYPE_CHECKING:
+    from seggui.core.facts import SlideFacts
 
 
 def _num(x) -> str:
     return "" if x is None or math.isnan(x) else f"{x:.6f}"
 
 
-def scores_csv(
-    slides: list[Slide],
-    classes: ClassSet,
-    scores: Callable[[str], Scores | None],
-    part: Callable[[str], str],
-    problem: Callable[[Slide], str],
-    reviews: dict[str, Review],
-    quality: Callable[[str], SlideQuality | None] = lambda name: None,
-) -> str:
-    """One row per slide; empty cells where a slide has no score (yet)."""
+def scores_csv(facts: SlideFacts) -> str:
+    """One row per slide of the open folder; empty cells where a slide has no score (yet).
+
+    ``label_quality`` and its neighbours are in sample (the active model); ``audit_*`` are out
+    of sample, from the folder's last audit, where it still holds."""
+    classes = facts.ctx.classes
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -44,40 +37,38 @@ def scores_csv(
             "label_quality",
             "uncertainty",
             "issue_pixels",
-            "out_of_sample",
             "softmin",
+            "audit_label_quality",
+            "audit_softmin",
             "problem",
         ]
     )
-    for slide in slides:
-        s = scores(slide.name)
-        r = reviews.get(slide.name)
+    for slide in facts.ctx.slides:
+        name = slide.name
+        s = facts.scores(name)
+        r = facts.review(name)
         per_class = [_num(v) for v in s.iou] if s is not None else [""] * len(classes)
-        q = quality(slide.name)
-        facts = (
-            [
-                _num(q.label_quality),
-                _num(q.uncertainty),
-                q.issue_pixels,
-                int(q.out_of_sample),
-                _num(q.softmin),
-            ]
+        q, a = facts.quality(name), facts.audit(name)
+        in_sample = (
+            [_num(q.label_quality), _num(q.uncertainty), q.issue_pixels, _num(q.softmin)]
             if q is not None
-            else ["", "", "", "", ""]
+            else ["", "", "", ""]
         )
+        audit = [_num(a.label_quality), _num(a.softmin)] if a is not None else ["", ""]
         writer.writerow(
             [
-                slide.name,
-                part(slide.name),
+                name,
+                facts.part(name),
                 int(slide.has_mask),
-                int(slide.corrected),
-                r.state if r and r.state else "",
-                r.note if r else "",
+                int(facts.is_corrected(name)),
+                r.state or "",
+                r.note,
                 _num(s.miou) if s else "",
                 _num(s.mean_dice) if s else "",
                 *per_class,
-                *facts,
-                problem(slide),
+                *in_sample,
+                *audit,
+                facts.problem(name),
             ]
         )
     return out.getvalue()

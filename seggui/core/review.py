@@ -34,6 +34,7 @@ class ReviewStore:
             self.path, timeout=10.0, check_same_thread=False, isolation_level=None
         )
         self._setup()
+        self._cache = self._read_all()  # reads are served from here; writes go to SQLite
 
     def _setup(self) -> None:
         # Switching to WAL and creating the table need a moment of exclusive access; when
@@ -73,16 +74,21 @@ class ReviewStore:
                     "updated=excluded.updated",
                     (name, state, note, now),
                 )
-        return self.get(name)
-
-    def get(self, name: str) -> Review:
-        with self._lock:
             row = self._conn.execute(
                 "SELECT name, state, note, updated FROM review WHERE name=?", (name,)
             ).fetchone()
-        return Review(*row) if row else Review(name, None, "", 0.0)
+            self._cache[name] = Review(*row)
+            return self._cache[name]
+
+    def get(self, name: str) -> Review:
+        with self._lock:
+            return self._cache.get(name) or Review(name, None, "", 0.0)
 
     def all(self) -> dict[str, Review]:
+        with self._lock:
+            return dict(self._cache)
+
+    def _read_all(self) -> dict[str, Review]:
         with self._lock:
             rows = self._conn.execute("SELECT name, state, note, updated FROM review").fetchall()
         return {r[0]: Review(*r) for r in rows}
@@ -90,3 +96,11 @@ class ReviewStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def corrected_after_save(reviews: ReviewStore, name: str) -> Review | None:
+    """The review rule for a saved correction: a slide marked "needs fix" becomes
+    "corrected" (its note kept). Returns the new review, or None when nothing changed."""
+    if reviews.get(name).state != "needs fix":
+        return None
+    return reviews.set(name, "corrected")

@@ -34,8 +34,6 @@ class Slide:
     mask_ok: bool = True
     #: The folder's own mask when a corrected one in the workspace is used in its place.
     folder_mask_path: Path | None = None
-    #: True once seggui saved a correction of this slide's mask.
-    corrected: bool = False
 
     @property
     def usable(self) -> bool:
@@ -80,10 +78,6 @@ class FolderScan:
 
     def get(self, name: str) -> Slide | None:
         return self._by_name.get(name)
-
-    @property
-    def mask_paths(self) -> list[Path]:
-        return [s.mask_path for s in self.slides if s.mask_path is not None and s.usable]
 
     def all_problems(self) -> list[Problem]:
         """Folder problems and every slide's problems, one entry per slide."""

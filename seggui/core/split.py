@@ -39,22 +39,6 @@ class Split:
             "test": self.test,
         }
 
-    def part_of(self, name: str) -> str | None:
-        """``"train"``, ``"test"`` or None for a slide that is in neither."""
-        if name in self._test_set:
-            return "test"
-        if name in self._train_set:
-            return "train"
-        return None
-
-    @property
-    def _test_set(self) -> set[str]:
-        return set(self.test)
-
-    @property
-    def _train_set(self) -> set[str]:
-        return set(self.train)
-
 
 def hash_fraction(name: str) -> float:
     """A stable number in [0, 1) for a slide name, the same on every machine and run."""

@@ -1,8 +1,14 @@
-"""The main window: builds the views, panels, editor and menus, and wires them together.
+"""The main window: builds the views, the list, the panels and the menus, creates the
+controllers that own each concern, and wires them together.
 
-State lives in :class:`~seggui.gui.session.Session`; drawing in
-:class:`~seggui.gui.display.SlideDisplay`; editing in :class:`~seggui.gui.editor.Editor`;
-the menus and keys in :mod:`seggui.gui.actions`.
+State lives in the :class:`~seggui.gui.session.session.Session`; drawing in
+:class:`~seggui.gui.viewer.display.SlideDisplay`; editing in
+:class:`~seggui.gui.viewer.editor.Editor`; review marks in
+:class:`~seggui.gui.review.controller.ReviewController`; scores and exports in
+:class:`~seggui.gui.scores.controller.ScoresController`; models, retraining and the audit in
+:class:`~seggui.gui.training.controller.ModelsController`; remembered settings in
+:class:`~seggui.gui.settings.SettingsController`; the menus and keys in
+:mod:`seggui.gui.actions`.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -23,24 +28,26 @@ from PyQt6.QtWidgets import (
 )
 
 from seggui import __version__
-from seggui.core import registry
 from seggui.core.demo import write_demo
 from seggui.core.folder import FolderContext, open_folder
 from seggui.core.review import STATES
 from seggui.core.workspace import user_data_dir
 from seggui.gui import actions as action_table
-from seggui.gui.canvas import ViewPair
-from seggui.gui.display import SlideDisplay
-from seggui.gui.editor import Editor, EditorBar
-from seggui.gui.panels import Notice, OverlayPanel, ReviewPanel, ScoresPanel, _swatch
-from seggui.gui.retrain import RetrainPanel
-from seggui.gui.session import Session
-from seggui.gui.slide_list import SlideList
-from seggui.gui.window_models import ModelsMixin
-from seggui.gui.window_review import ReviewMixin
-from seggui.gui.window_scores import ScoresMixin
-from seggui.gui.window_settings import SettingsMixin
-from seggui.gui.workers import Job
+from seggui.gui.feedback import Feedback
+from seggui.gui.review.controller import ReviewController
+from seggui.gui.review.panel import ReviewPanel
+from seggui.gui.scores.controller import ScoresController
+from seggui.gui.scores.panel import ScoresPanel
+from seggui.gui.session.session import LOOKAHEAD, Session
+from seggui.gui.settings import SettingsController
+from seggui.gui.slides.slide_list import SlideList
+from seggui.gui.training.controller import ModelsController
+from seggui.gui.training.panel import RetrainPanel
+from seggui.gui.viewer.canvas import ViewPair
+from seggui.gui.viewer.display import SlideDisplay
+from seggui.gui.viewer.editor import Editor, EditorBar
+from seggui.gui.viewer.overlay_panel import OverlayPanel
+from seggui.gui.widgets import Notice, swatch
 
 DEMO_COUNT = 40
 
@@ -49,39 +56,58 @@ def demo_folder() -> Path:
     return user_data_dir() / "demo"
 
 
-class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWindow):
-    """The window; its settings, models, scores and review live in the mixins' modules."""
+class MainWindow(QMainWindow):
+    """The window: widgets and controllers, composed."""
 
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
-        self.settings = settings or QSettings("seggui", "seggui")
         self.setWindowTitle("seggui")
         self.resize(1500, 900)
-        self.jobs: set[Job] = set()
+        self.session = Session(self)
+        self._build_status_bar()
+        self.feedback = Feedback(self, self.task_label)
 
         self.views = ViewPair()
         self.setCentralWidget(self.views)
-        self.slide_list = SlideList()
-        self.session = Session(self.slide_list, self)
+        self.slide_list = SlideList(self.session)
+        self.session.order = self.slide_list.ordered_names
         self.overlay, self.review, self.scores = OverlayPanel(), ReviewPanel(), ScoresPanel()
-        self.scope_box = QComboBox()
-        self.scope_box.addItems(["All scored slides", "Test split"])
-        self.scope_box.currentIndexChanged.connect(
-            lambda i: self.session.set_scope("test" if i == 1 else "folder")
-        )
-        self.scores.folder.layout().insertWidget(0, self.scope_box)
-        self.retrain = RetrainPanel()
+        self.retrain = RetrainPanel(self._review_states)
         self.display = SlideDisplay(self.views, self.session, self.overlay, self.scores)
         self.editor = Editor(self.session, self.views, self)
         self._build_docks()
-        self._build_status_bar()
-        self.actions = self._build_menus()
+        self.notice = Notice("Train a model for this folder")
+        self.views.outer.insertWidget(0, self.notice)
+        menus = {key: self.menuBar().addMenu(title) for key, title in action_table.MENUS}
+
+        self.review_control = ReviewController(self.session, self.review, self.feedback, self)
+        self.scores_control = ScoresController(
+            self.session, self.scores, self.slide_list, self.feedback, self
+        )
+        self.models = ModelsController(
+            self.session,
+            self.retrain,
+            self.retrain_dock,
+            self.notice,
+            self.model_label,
+            menus["model"].addMenu("Model &versions"),
+            self.feedback,
+            self,
+        )
+        self.settings_control = SettingsController(
+            settings or QSettings("seggui", "seggui"),
+            self,
+            self.overlay,
+            self.editor,
+            menus["file"].addMenu("Open &Recent"),
+            self.open_folder,
+        )
+        self.actions = self._build_actions(menus)
         self.editor_bar = EditorBar(self.editor, self.actions)
         self.views.top.addWidget(self.editor_bar)
-        self.notice = Notice("Train a model for this folder", self.train_for_folder)
-        self.views.outer.insertWidget(0, self.notice)
         self._connect()
-        self._restore_settings()
+        self.settings_control.restore()
+        self._sync_tool_actions()
         self.editor.set_tool("pan")
 
     # -- construction ----------------------------------------------------------------------------
@@ -116,24 +142,20 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
             self.statusBar().addWidget(w)
         self.statusBar().addPermanentWidget(self.hover_label)
 
-    def _build_menus(self) -> dict:
-        menus = {key: self.menuBar().addMenu(title) for key, title in action_table.MENUS}
-        self.recent_menu = menus["file"].addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self.versions_menu = menus["model"].addMenu("Model &versions")
-        self.versions_menu.aboutToShow.connect(self._fill_versions)
-        e, o = self.editor, self.overlay
+    def _build_actions(self, menus: dict) -> dict:
+        e, o, v = self.editor, self.overlay, self.views
+        review, scores, models = self.review_control, self.scores_control, self.models
         slots = {
             "open": self.choose_folder,
             "open_demo": self.open_demo,
-            "export_csv": self.export_csv,
-            "export_annotations": self.export_annotations,
-            "edit_classes": self.edit_classes,
+            "export_csv": scores.export_csv,
+            "export_annotations": scores.export_annotations,
+            "edit_classes": scores.edit_classes,
             "quit": self.close,
             "undo": e.undo,
             "redo": e.redo,
-            "save_mask": lambda: self.session.save(self.session.current),
-            "revert_mask": self.revert_mask,
+            "save_mask": lambda: self.session.edits.save(self.session.current),
+            "revert_mask": review.revert_mask,
             "new_mask": e.new_mask_from_prediction,
             "close_lasso": e.close_lasso,
             "smaller": e.shrink,
@@ -144,53 +166,45 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
             "difference": o.difference.setChecked,
             "issues": o.issues.setChecked,
             "uncertainty": o.uncertainty.setChecked,
-            "zoom_in": lambda: self.views.zoom(1.25),
-            "zoom_out": lambda: self.views.zoom(0.8),
-            "fit": self.views.fit,
-            "actual": self.views.actual_size,
+            "zoom_in": lambda: v.zoom(1.25),
+            "zoom_out": lambda: v.zoom(0.8),
+            "fit": v.fit,
+            "actual": v.actual_size,
             "next": lambda: self.slide_list.step(1),
             "previous": lambda: self.slide_list.step(-1),
-            "load_model": self.choose_model,
-            "retrain": self.show_retrain,
-            "evaluate": self.evaluate_test,
-            "audit": self.show_audit,
+            "load_model": models.choose,
+            "retrain": models.show_retrain,
+            "evaluate": scores.evaluate_test,
+            "audit": models.show_audit,
             "shortcuts": self.show_shortcuts,
             "about": self.show_about,
+            "tool_pan": e.escape,
         }
-        slots["tool_pan"] = e.escape
         for tool in ("brush", "eraser", "fill", "lasso", "take"):
             slots[f"tool_{tool}"] = lambda _=False, t=tool: e.set_tool(t)
         for i in range(1, 10):
             slots[f"class_{i}"] = lambda _=False, k=i - 1: e.set_class(k)
         for i, state in enumerate(STATES):
-            slots[f"mark_{i + 1}"] = lambda _=False, s=state: self.toggle_mark(s)
+            slots[f"mark_{i + 1}"] = lambda _=False, s=state: review.toggle(s)
         return action_table.build(self, slots, menus)
 
     def _connect(self) -> None:
         s = self.session
-        s.shown_changed.connect(self._render)
-        s.totals_changed.connect(self._update_folder_scores)
-        s.status.connect(lambda m: self.statusBar().showMessage(m, 15000))
-        s.task.connect(self.task_label.setText)
-        s.error.connect(self._error)
-        s.saved.connect(lambda name: (self._after_edit(name), self._review_states_changed()))
+        s.status.connect(lambda m: self.feedback.status(m, 15000))
+        s.task.connect(self.feedback.task)
+        s.error.connect(self.feedback.error)
+        s.opened.connect(self._opened)
+        s.classes_changed.connect(self._classes_changed)
+        s.fact_changed.connect(self._fact_changed)
+        s.saved.connect(lambda name: self._refresh_titles(name))
         self.editor.changed.connect(self._sync_tool_actions)
-        self.editor.edited.connect(self._after_edit)
+        self.editor.edited.connect(self._refresh_titles)
         self.slide_list.current_changed.connect(self.show_slide)
-        self.slide_list.order_changed.connect(self.session.order_changed)
-        self.slide_list.rows_in_view.connect(self.session.rows_in_view)
+        self.slide_list.order_changed.connect(s.order_changed)
+        self.slide_list.rows_in_view.connect(s.rows_in_view)
         self.overlay.changed.connect(self._overlay_changed)
-        self.overlay.edit_classes.connect(self.edit_classes)
-        self.scores.folder.confusion.cellClicked.connect(self.show_confusion_pair)
+        self.overlay.edit_classes.connect(self.scores_control.edit_classes)
         self.views.hovered.connect(lambda x, y: self.hover_label.setText(self.display.hover(x, y)))
-        self.review.marked.connect(self._mark)
-        self.review.note_edited.connect(self._note)
-        self.retrain.started.connect(lambda: self._training(True))
-        self.retrain.stopped.connect(lambda: self._training(False))
-        self.retrain.activate.connect(lambda p: self.activate_model(Path(p)))
-        self.retrain.message.connect(lambda m: self.statusBar().showMessage(m, 10000))
-        self.retrain.progress_line.connect(self.task_label.setText)
-        self.retrain.audited.connect(lambda _: self._load_audit())
 
     def _sync_tool_actions(self) -> None:
         e = self.editor
@@ -209,38 +223,13 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
             self.actions[key].setChecked(widget.isChecked())
             self.actions[key].blockSignals(False)
 
-    # -- compatibility views of the session's state (tests, benchmarks) -----------------------------
-    ctx = property(lambda self: self.session.ctx)
-    current = property(lambda self: self.session.current)
-    loaded = property(lambda self: self.session.loaded)
-    predictions = property(lambda self: self.session.predictions)
-    reviews = property(lambda self: self.session.reviews)
-    model_path = property(lambda self: self.session.model_path)
-    loader = property(lambda self: self.session.loader)
-    thumbs = property(lambda self: self.session.thumbs)
-    predictor = property(lambda self: self.session.predictor)
-
-    # -- background jobs -------------------------------------------------------------------------
-    def run_job(self, fn, on_success, label: str) -> Job:
-        job = Job(fn, self)
-        self.jobs.add(job)
-        job.progress.connect(lambda d, t, m: self.task_label.setText(f"{label}: {m}"))
-        job.succeeded.connect(on_success)
-        job.failed.connect(lambda msg: self._error(f"{label} failed", msg))
-        job.finished.connect(lambda: (self.jobs.discard(job), self.task_label.setText("")))
-        self.task_label.setText(f"{label}…")
-        job.start()
-        return job
-
-    def _error(self, title: str, message: str) -> None:
-        self.statusBar().showMessage(f"{title}: {message}", 15000)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
-        box.setModal(False)
-        box.show()
+    def _review_states(self) -> dict[str, str | None]:
+        facts = self.session.facts
+        return facts.review_states() if facts is not None else {}
 
     # -- folders ---------------------------------------------------------------------------------
     def choose_folder(self) -> None:
-        start = self.settings.value("lastFolder", str(Path.home()))
+        start = self.settings_control.last_folder()
         folder = QFileDialog.getExistingDirectory(self, "Open folder of slides", start)
         if folder:
             self.open_folder(folder)
@@ -250,7 +239,7 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
         if (folder / "classes.json").exists():
             self.open_folder(folder)
             return
-        self.run_job(
+        self.feedback.run_job(
             lambda progress, cancel: write_demo(folder, DEMO_COUNT, 0, progress, cancel),
             lambda path: self.open_folder(path),
             "Making the demo folder",
@@ -259,66 +248,52 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
     def open_folder(self, folder: str | Path) -> None:
         folder = Path(folder)
         self.folder_label.setText(f"Opening {folder}…")
-        self.run_job(
+        self.feedback.run_job(
             lambda progress, cancel: open_folder(folder, progress, cancel),
-            self._folder_opened,
+            self.session.open,
             "Scanning",
         )
 
-    def _folder_opened(self, ctx: FolderContext) -> None:
-        self.session.open(ctx)
-        self.display.reset()
-        self.overlay.set_classes(ctx.classes)
-        self.editor_bar.set_classes(ctx.classes, _swatch)
+    def _opened(self, ctx: FolderContext) -> None:
+        self._classes_changed(ctx.classes)
         self.editor.set_class(1 if len(ctx.classes) > 1 else 0)
         self.folder_label.setText(
             f"{ctx.root} · {len(ctx.slides)} slides · {len(ctx.classes)} classes"
         )
         self.setWindowTitle(f"seggui — {ctx.root.name}")
-        self._remember(ctx.root)
-        self.activate_model(registry.resolve_model(ctx.workspace), persist=False)
+        self.settings_control.remember(ctx.root)
         for problem in ctx.scan.problems:
-            self.statusBar().showMessage(f"{problem.name}: {problem.reason}", 15000)
-        self.retrain.set_context(ctx, self.session.model_path)
-        self._review_states_changed()
-        self._load_audit()
-        self._update_folder_scores()
+            self.feedback.status(f"{problem.name}: {problem.reason}", 15000)
         if ctx.slides:
             self.slide_list.step(0)
+
+    def _classes_changed(self, classes) -> None:
+        self.overlay.set_classes(classes)
+        self.editor_bar.set_classes(classes, swatch)
+        self.display.render()
 
     # -- slides ----------------------------------------------------------------------------------
     def show_slide(self, name: str) -> None:
         self.editor.cancel_lasso()
-        self.session.show(name)
-        if self.session.reviews is not None:
-            r = self.session.reviews.get(name)
-            self.review.show_review(r.state, r.note)
+        self.session.show(name, self.slide_list.visible_names(LOOKAHEAD))
         slide = self.session.ctx.scan.get(name) if self.session.ctx else None
         if slide is not None and slide.problems:
-            self.statusBar().showMessage(f"{name}: {slide.problem_text()}", 15000)
+            self.feedback.status(f"{name}: {slide.problem_text()}", 15000)
 
-    def _render(self) -> None:
-        name = self.session.current
-        slide = self.session.ctx.scan.get(name) if (self.session.ctx and name) else None
-        usable = slide is not None and slide.usable
-        failed = self.slide_list.model.extra_problems.get(name) if name else None
-        if slide is not None and not usable:
-            failed = slide.problem_text()
-        self.display.render(error=f"{name}: {failed}" if failed else None)
+    def _fact_changed(self, name: str, fact: str) -> None:
+        if name == self.session.current and fact in ("score", "quality", "corrected"):
+            self.display.titles()
 
     def _overlay_changed(self) -> None:
         self._sync_tool_actions()
         self.display.restyle()
         self.display.titles()
 
-    def _after_edit(self, name: str) -> None:
+    def _refresh_titles(self, name: str) -> None:
         if name == self.session.current:
             self.display.titles()
-            if self.session.reviews is not None:
-                r = self.session.reviews.get(name)
-                self.review.show_review(r.state, r.note)
 
-    # -- retraining, help, closing -------------------------------------------------------------
+    # -- help, closing ---------------------------------------------------------------------------
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Shortcuts", action_table.shortcuts_html())
 
@@ -333,11 +308,9 @@ class MainWindow(SettingsMixin, ModelsMixin, ScoresMixin, ReviewMixin, QMainWind
         )
 
     def closeEvent(self, event) -> None:
-        self._save_settings()
+        self.settings_control.save()
         self.retrain.shutdown()
-        for job in list(self.jobs):
-            job.cancel()
+        self.feedback.stop_jobs(0)
         self.session.close()  # saves edited masks and waits for the saves
-        for job in list(self.jobs):
-            job.wait(5000)
+        self.feedback.stop_jobs()
         super().closeEvent(event)

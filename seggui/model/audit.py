@@ -21,7 +21,7 @@ from seggui.core.audit import AuditResult, assign_folds, audit_key
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
 from seggui.core.folder import FolderContext
-from seggui.core.imageio import SlideFileError, read_image, read_mask
+from seggui.core.imageio import SlideFileError, read_pair
 from seggui.core.quality import slide_quality
 from seggui.core.slides import Slide
 from seggui.model.predict import Prediction, Predictor
@@ -108,8 +108,8 @@ def _score(
     observe: Callable[[str, Prediction, np.ndarray], None] | None,
 ) -> None:
     try:
-        truth = read_mask(slide.mask_path, ctx.classes)
-        pred = predictor.predict(read_image(slide.image_path))
+        image, truth = read_pair(slide.image_path, slide.mask_path, ctx.classes)
+        pred = predictor.predict(image)
     except SlideFileError as exc:
         result.problems.append({"name": slide.name, "reason": str(exc)})
         return

@@ -13,7 +13,7 @@ import numpy as np
 
 from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.classes import ClassSet
-from seggui.core.imageio import SlideFileError, read_image, read_mask, write_mask
+from seggui.core.imageio import SlideFileError, read_image, read_pair, write_mask
 from seggui.core.metrics import ScoreAccumulator, Scores
 from seggui.core.slides import Problem, Slide
 from seggui.model.predict import Predictor
@@ -128,11 +128,7 @@ def evaluate_slides(
             problems.append(Problem(slide.name, reason))
 
     def load(slide: Slide):
-        image = read_image(slide.image_path)
-        truth = read_mask(slide.mask_path, classes)
-        if truth.shape != image.shape[:2]:
-            raise SlideFileError(slide.mask_path, "mask and image differ in size")
-        return image, truth
+        return read_pair(slide.image_path, slide.mask_path, classes)
 
     for i, (slide, loaded) in enumerate(read_ahead(usable, load, workers)):
         if cancel is not None:

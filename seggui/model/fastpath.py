@@ -13,14 +13,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from seggui.model.cpu import cpu_has_bf16  # noqa: F401  (where callers found it)
-from seggui.model.unet import input_normalisation, normaliser
-
-
-def _fused_conv_block(x, filters: int, dtype):
-    for _ in range(2):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype)(x)
-    return x
+from seggui.model.unet import input_normalisation, normaliser, unet_graph
 
 
 def fused_unet(
@@ -28,21 +21,15 @@ def fused_unet(
 ) -> keras.Model:
     """The U-Net of :func:`seggui.model.unet.build_unet` without BatchNorm and Dropout
     (``normalisation``: the trained model's input ``(mean, std)``, or None)."""
+
+    def block(x, filters: int):
+        for _ in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", dtype=dtype)(x)
+        return x
+
     inputs = keras.Input(shape=(None, None, 3))
     x = inputs if normalisation is None else normaliser(*normalisation)(inputs)
-    skips = []
-    for level in range(depth):
-        skip = _fused_conv_block(x, base_filters * 2**level, dtype)
-        skips.append(skip)
-        x = layers.MaxPooling2D(2, dtype=dtype)(skip)
-    x = _fused_conv_block(x, base_filters * 2**depth, dtype)
-    for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(
-            base_filters * 2**level, 2, strides=2, padding="same", dtype=dtype
-        )(x)
-        x = layers.Concatenate(dtype=dtype)([x, skips[level]])
-        x = _fused_conv_block(x, base_filters * 2**level, dtype)
-    outputs = layers.Conv2D(n_classes, 1, activation="softmax", dtype="float32")(x)
+    outputs = unet_graph(x, n_classes, base_filters, depth, 0.0, block, dtype)
     return keras.Model(inputs, outputs)
 
 

@@ -13,9 +13,6 @@ held. Importing this module raises ImportError without OpenVINO; quantising need
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ import openvino as ov
 
 from seggui.core.atomic import atomic_write_text
 from seggui.model.cpu import cpu_has_bf16
+from seggui.model.ovcache import save_ir
 from seggui.model.ovgraph import ShapeRunner
 
 AGREEMENT_LIMIT = 0.005  # share of pixels that may change class against fp32
@@ -171,12 +169,6 @@ def quantize_and_check(
         len(check),
     )
     model_xml, report = int8_paths(xml)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-int8-", dir=xml.parent))
-    try:
-        ov.save_model(quantized, tmp / "model.xml", compress_to_fp16=False)
-        os.replace(tmp / "model.bin", model_xml.with_suffix(".bin"))
-        os.replace(tmp / "model.xml", model_xml)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    save_ir(quantized, model_xml)
     atomic_write_text(report, json.dumps(result.to_json(), indent=1))
     return result

@@ -56,12 +56,18 @@ def build_ir(model_path: str | Path, meta, xml: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras on the traced input
         converted = review_outputs(ov.convert_model(fused, input=[(-1, -1, -1, 3)]))
+    return save_ir(converted, xml)
+
+
+def save_ir(model: ov.Model, xml: Path) -> Path:
+    """Save an OpenVINO model as ``xml`` and its ``.bin``, atomically: a crash leaves the old
+    pair or the new one, and an ``.xml`` never exists without its weights."""
     xml.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-ov-", dir=xml.parent))
     try:
-        ov.save_model(converted, tmp / "model.xml", compress_to_fp16=False)
-        os.replace(tmp / "model.bin", xml.with_suffix(".bin"))  # weights first: an .xml
-        os.replace(tmp / "model.xml", xml)  # never exists without its .bin
+        ov.save_model(model, tmp / "model.xml", compress_to_fp16=False)
+        os.replace(tmp / "model.bin", xml.with_suffix(".bin"))  # weights first
+        os.replace(tmp / "model.xml", xml)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return xml

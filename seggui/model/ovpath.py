@@ -31,7 +31,3 @@ class OpenVinoRunner(ShapeRunner):
             warnings.simplefilter("ignore", UserWarning)  # Keras on the traced input
             converted = ov.convert_model(self._fused, input=[shape])
         return (review_outputs if self.review else top_class_only)(converted)
-
-
-def openvino_callable(model, base_filters: int, depth: int, precision: str = "bf16"):
-    return OpenVinoRunner(model, base_filters, depth, precision)

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from seggui.core.classes import ClassSet
-from seggui.core.imageio import SlideFileError, read_image, read_mask
+from seggui.core.imageio import SlideFileError, read_image, read_mask, read_pair
 from seggui.model.augment import ColourJitter, jitter_colours
 from seggui.model.sampling import RANDOM, CropPlanner, crop_origin
 
@@ -42,15 +42,7 @@ class SkippedFiles:
 
 
 def _load_pair(item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
-    image = read_image(item.image_path)
-    mask = read_mask(item.mask_path, classes)
-    if image.shape[:2] != mask.shape:
-        raise SlideFileError(
-            item.mask_path,
-            f"image is {image.shape[1]}x{image.shape[0]} but "
-            f"mask is {mask.shape[1]}x{mask.shape[0]}",
-        )
-    return image, mask
+    return read_pair(item.image_path, item.mask_path, classes)
 
 
 def _pad_to(image: np.ndarray, mask: np.ndarray, valid: np.ndarray, h: int, w: int):

@@ -36,7 +36,8 @@ def _make_backend(model, base_filters: int, depth: int, backend: str):
     margin float32, probs uint8)``."""
     import tensorflow as tf
 
-    from seggui.model.fastpath import cpu_has_bf16, fold_batchnorm
+    from seggui.model.cpu import cpu_has_bf16
+    from seggui.model.fastpath import fold_batchnorm
 
     if backend in ("auto", "openvino"):
         try:

@@ -5,28 +5,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import keras
 
 from seggui.core.cancel import CancelToken
-
-
-@dataclass
-class TrainProgress:
-    """One report from a running fit: where it is, how it goes and how long is left."""
-
-    epoch: int
-    epochs: int
-    batch: int
-    batches: int
-    loss: float
-    val_iou: float | None = None
-    val_loss: float | None = None
-    elapsed: float = 0.0
-    eta: float | None = None
-    epoch_end: bool = False
-    message: str = ""
+from seggui.core.train_events import TrainProgress
 
 
 class ProgressAndCancel(keras.callbacks.Callback):

@@ -8,19 +8,19 @@ and the engine's atomic saving means it cannot leave a half-written model either
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import os
 import sys
 import threading
+import traceback
 
+from seggui.core import train_events as events
 from seggui.core.cancel import CancelToken
+from seggui.core.train_settings import TrainSettings
 
 
-def _emit(kind: str, **data) -> None:
-    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
-    sys.stdout.write(json.dumps({"type": kind, **clean}) + "\n")
+def _emit(event: events.Event) -> None:
+    sys.stdout.write(events.to_line(event) + "\n")
     sys.stdout.flush()
 
 
@@ -44,36 +44,32 @@ def main(argv: list[str]) -> int:
     _yield_to_the_window()
     token = CancelToken()
     threading.Thread(target=_watch_stdin, args=(token,), daemon=True).start()
-    _emit("status", message="loading TensorFlow")
+    _emit(events.Status("loading TensorFlow"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         from seggui.core.folder import open_folder
-        from seggui.model.train import TrainSettings, train
+        from seggui.model.train import train
 
         ctx = open_folder(spec["folder"])
         settings = TrainSettings(**spec.get("settings", {}))
         if spec.get("mode") == "audit":
             return _audit(ctx, settings, spec, token)
-        _emit("status", message=f"training on {len(ctx.part('train'))} slides")
+        _emit(events.Status(f"training on {len(ctx.part('train'))} slides"))
         result = train(
             ctx,
             settings,
-            progress=lambda p: _emit("progress", **dataclasses.asdict(p)),
+            progress=_emit,
             cancel=token,
             make_active=bool(spec.get("make_active", False)),
         )
     except Exception as exc:  # noqa: BLE001  (reported to the window, which shows it)
-        _emit("error", message=f"{type(exc).__name__}: {exc}")
+        traceback.print_exc()  # stderr: the panel shows its last line if no event came
+        _emit(events.Failed(f"{type(exc).__name__}: {exc}"))
         return 1
     if result.cancelled:
-        _emit("cancelled")
+        _emit(events.RunCancelled())
         return 0
-    _emit(
-        "done",
-        model_path=str(result.model_path),
-        test_metrics=result.meta.test_metrics,
-        skipped=result.skipped,
-    )
+    _emit(events.Done(str(result.model_path), result.meta.test_metrics, result.skipped))
     return 0
 
 
@@ -82,20 +78,20 @@ def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:
     from seggui.model.audit import run_audit
 
     folds = int(spec.get("folds", 3))
-    _emit("status", message=f"auditing labels with {folds} fold models")
+    _emit(events.Status(f"auditing labels with {folds} fold models"))
     result = run_audit(
         ctx,
         settings,
         folds,
         float(spec.get("time_budget_s", 0.0)),
-        progress=lambda p: _emit("progress", **dataclasses.asdict(p)),
+        progress=_emit,
         cancel=token,
     )
     if result is None:
-        _emit("cancelled")
+        _emit(events.RunCancelled())
         return 0
     path = save_audit(ctx.workspace, result)
-    _emit("audit_done", audit_path=str(path), slides=len(result.slides), seconds=result.seconds)
+    _emit(events.AuditDone(str(path), len(result.slides), result.seconds))
     return 0
 
 

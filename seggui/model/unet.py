@@ -39,20 +39,44 @@ def conv_block(input_tensor, num_filters: int):
     return x
 
 
-def encoder_block(input_tensor, num_filters: int, dropout: float = 0.2):
-    """conv_block, then 2x2 max pooling and dropout; returns ``(skip, pooled)``."""
-    skip = conv_block(input_tensor, num_filters)
-    x = layers.MaxPooling2D(2)(skip)
-    x = layers.Dropout(dropout)(x)
+def encoder_block(
+    input_tensor, num_filters: int, dropout: float = 0.2, block=conv_block, dtype=None
+):
+    """``block`` (the conv_block), then 2x2 max pooling and dropout; returns ``(skip, x)``."""
+    skip = block(input_tensor, num_filters)
+    x = layers.MaxPooling2D(2, dtype=dtype)(skip)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
     return skip, x
 
 
-def decoder_block(input_tensor, skip, num_filters: int, dropout: float = 0.2):
-    """2x2 stride-2 transposed convolution, concatenate the skip, dropout, conv_block."""
-    x = layers.Conv2DTranspose(num_filters, 2, strides=2, padding="same")(input_tensor)
-    x = layers.Concatenate()([x, skip])
-    x = layers.Dropout(dropout)(x)
-    return conv_block(x, num_filters)
+def decoder_block(
+    input_tensor, skip, num_filters: int, dropout: float = 0.2, block=conv_block, dtype=None
+):
+    """2x2 stride-2 transposed convolution, concatenate the skip, dropout, ``block``."""
+    x = layers.Conv2DTranspose(num_filters, 2, strides=2, padding="same", dtype=dtype)(input_tensor)
+    x = layers.Concatenate(dtype=dtype)([x, skip])
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return block(x, num_filters)
+
+
+def unet_graph(
+    x, n_classes: int, base_filters: int, depth: int, dropout: float, block=conv_block, dtype=None
+):
+    """The U-Net's topology, written once: the trained model and its inference copy (BatchNorm
+    folded, no dropout; :mod:`seggui.model.fastpath`) both come from here, so their layers
+    line up one to one."""
+    skips = []
+    for level in range(depth):
+        skip, x = encoder_block(x, base_filters * 2**level, dropout, block, dtype)
+        skips.append(skip)
+    x = block(x, base_filters * 2**depth)
+    for level in reversed(range(depth)):
+        x = decoder_block(x, skips[level], base_filters * 2**level, dropout, block, dtype)
+    return layers.Conv2D(n_classes, 1, activation="softmax", dtype="float32", name="probabilities")(
+        x
+    )
 
 
 def build_unet(
@@ -71,14 +95,5 @@ def build_unet(
     """
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs if mean is None else normaliser(mean, std)(inputs)
-    skips = []
-    for level in range(depth):
-        skip, x = encoder_block(x, base_filters * 2**level, dropout)
-        skips.append(skip)
-    x = conv_block(x, base_filters * 2**depth)
-    for level in reversed(range(depth)):
-        x = decoder_block(x, skips[level], base_filters * 2**level, dropout)
-    outputs = layers.Conv2D(
-        n_classes, 1, activation="softmax", dtype="float32", name="probabilities"
-    )(x)
+    outputs = unet_graph(x, n_classes, base_filters, depth, dropout)
     return keras.Model(inputs, outputs, name=f"unet_b{base_filters}_d{depth}_c{n_classes}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from seggui.cli import main
 from tests.conftest import shared_folder
 
 TINY_TRAIN = [
@@ -30,7 +33,8 @@ TINY_TRAIN = [
 ]
 
 
-def seggui(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def seggui_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The command as a user runs it: a fresh process."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
         [sys.executable, "-m", "seggui", *args],
@@ -43,18 +47,32 @@ def seggui(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def seggui(*args: str) -> subprocess.CompletedProcess:
+    """The command's ``main`` in this process (TensorFlow is imported once per test run);
+    exit status, stdout and stderr as a process would give them."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(["seggui", *args], code, out.getvalue(), err.getvalue())
+
+
 def _json(result: subprocess.CompletedProcess) -> dict:
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
-    assert seggui("train").returncode == 2
-    assert seggui("demo", "--out", str(tmp_path), "--count", "x").returncode == 2
-    missing = seggui("evaluate", str(tmp_path / "missing"))
+    """The one run as a real process: exit codes, one-line errors and --debug."""
+    assert seggui_process("train").returncode == 2
+    assert seggui_process("demo", "--out", str(tmp_path), "--count", "x").returncode == 2
+    missing = seggui_process("evaluate", str(tmp_path / "missing"))
     assert missing.returncode == 1
     assert "does not exist" in missing.stderr and "Traceback" not in missing.stderr
-    assert "Traceback" in seggui("--debug", "evaluate", str(tmp_path / "missing")).stderr
+    debug = seggui_process("--debug", "evaluate", str(tmp_path / "missing"))
+    assert "Traceback" in debug.stderr
 
 
 def test_demo_train_predict_evaluate(tmp_path):
@@ -138,7 +156,7 @@ def test_glas_real_data_binary_masks(tmp_path):
 def test_progress_line_never_prints_nan():
     import math
 
-    from seggui.cli import progress_text
+    from seggui.cli.common import progress_text
     from seggui.model.train import TrainProgress
 
     line = progress_text(TrainProgress(3, 3, 5, 5, math.nan, message="scoring the test split"))

@@ -87,7 +87,7 @@ def test_new_mask_is_dirty_until_saved_and_values_are_checked():
     m = EditableMask(np.zeros((8, 8), np.uint8), 2)
     with pytest.raises(ValueError):
         m.fill(0, 0, 5)
-    m.replace_all(np.ones((8, 8), np.uint8))
+    m.fill(0, 0, 1)  # the whole mask, one step
     assert m.dirty
     m.mark_saved()
     assert not m.dirty

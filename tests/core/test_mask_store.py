@@ -52,7 +52,7 @@ def test_palette_mask_keeps_mode_and_palette_and_revert_is_byte_identical(demo_f
     _edit(ctx, "tile_0002", value=2)
     assert ctx.masks.original_of("tile_0002").read_bytes() == original_bytes
     # Reopening the folder knows the slide was corrected.
-    assert open_folder(demo_folder).scan.get("tile_0002").corrected
+    assert open_folder(demo_folder).masks.is_corrected("tile_0002")
     ctx.masks.revert(ctx.scan.get("tile_0002"))
     assert mask_file.read_bytes() == original_bytes
     assert not ctx.masks.is_corrected("tile_0002")

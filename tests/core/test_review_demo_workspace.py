@@ -7,7 +7,7 @@ from PIL import Image
 
 from seggui.core import workspace as ws
 from seggui.core.demo import make_tile, write_demo
-from seggui.core.overlay import blend, boundaries, difference
+from seggui.core.overlay import boundaries, contour_layer, disagreement
 from seggui.core.review import ReviewStore
 
 
@@ -60,12 +60,10 @@ def test_read_only_folder_uses_user_workspace(tmp_path, monkeypatch):
 
 
 def test_overlay_functions():
-    image = np.full((4, 4, 3), 100, np.uint8)
     labels = np.zeros((4, 4), np.uint8)
     labels[:, 2:] = 1
-    colors = np.array([[0, 0, 0], [255, 0, 0]], np.uint8)
-    out = blend(image, labels, colors, 1.0, visible=np.array([False, True]))
-    assert (out[:, 2:] == [255, 0, 0]).all() and (out[:, :2] == 100).all()
     assert boundaries(labels)[:, 1:3].all() and not boundaries(labels)[:, 0].any()
-    diff = difference(image, labels, np.zeros_like(labels))
-    assert (diff[:, 2:, 0] > diff[:, 2:, 1]).all()
+    layer = contour_layer(labels)
+    assert (layer[:, 1] == 0).all() and (layer[:, 2] == 1).all() and (layer[:, 0] == 255).all()
+    diff = disagreement(labels, np.zeros_like(labels))
+    assert (diff[:, 2:] == 1).all() and (diff[:, :2] == 0).all()

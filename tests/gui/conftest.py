@@ -15,21 +15,40 @@ def window(qtbot, tmp_path):
     win.show()
     yield win
     win.close()
-    for worker in (win.loader, win.thumbs, win.predictor):
+    for worker in (win.session.loader, win.session.thumbs, win.session.predictor):
         assert worker.isFinished()
 
 
 def open_and_wait(qtbot, win, folder, rows: int, timeout: int = 60000) -> None:
     win.open_folder(folder)
     qtbot.waitUntil(lambda: win.slide_list.model.rowCount() == rows, timeout=timeout)
-    qtbot.waitUntil(lambda: win.current is not None and _shown(win), timeout=timeout)
+    qtbot.waitUntil(lambda: win.session.current is not None and _shown(win), timeout=timeout)
 
 
 def _shown(win) -> bool:
     """The current slide is on screen, or its problem is (a broken slide never loads)."""
-    name = win.current
+    name = win.session.current
     return (
-        name in win.loaded
-        or name in win.slide_list.model.extra_problems
-        or not win.ctx.scan.get(name).usable
+        name in win.session.loaded
+        or win.session.facts.late_problem(name) is not None
+        or not win.session.ctx.scan.get(name).usable
     )
+
+
+def assert_view_in_screenshot(window, shot, view, tolerance: float = 12.0) -> None:
+    """The screenshot shows, where the view's slide is, the slide with its visible layers
+    (the view's own 1:1 rendering, scaled the same way): a blank, stale or misplaced view
+    fails this, unlike a plain 'not flat' check."""
+    import numpy as np
+    from PIL import Image
+
+    rect = view.mapFromScene(view.item.sceneBoundingRect()).boundingRect()
+    rect = rect.intersected(view.viewport().rect())
+    assert rect.width() > 100 and rect.height() > 100, "the slide is not on screen"
+    origin = view.viewport().mapTo(window, rect.topLeft())
+    crop = shot[origin.y() : origin.y() + rect.height(), origin.x() : origin.x() + rect.width()]
+    expected = np.asarray(
+        Image.fromarray(view.composite()).resize((crop.shape[1], crop.shape[0]), Image.BILINEAR)
+    )
+    diff = np.abs(crop.astype(np.int16) - expected.astype(np.int16)).mean()
+    assert diff < tolerance, f"the screenshot differs from the view's layers by {diff:.1f}"

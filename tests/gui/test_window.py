@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ from PyQt6.QtCore import Qt
 
 from seggui.core import registry
 from seggui.core.review import ReviewStore
-from tests.gui.conftest import open_and_wait
+from seggui.core.train_events import AuditDone, Done, RunCancelled
+from tests.gui.conftest import assert_view_in_screenshot, open_and_wait
 
 TIMEOUT = 120000
 
@@ -24,21 +26,25 @@ def _pixels(view) -> np.ndarray:
 
 def test_open_select_predict_overlay(qtbot, window, demo_folder):
     open_and_wait(qtbot, window, demo_folder, 6)
-    assert window.slide_list.model.part(window.current) in ("train", "test")
-    qtbot.waitUntil(lambda: window.predictor.cached(window.current) is not None, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: window.current in window.slide_list.model.scores, timeout=TIMEOUT)
+    assert window.session.facts.part(window.session.current) in ("train", "test")
+    qtbot.waitUntil(
+        lambda: window.session.predictions.get(window.session.current) is not None, timeout=TIMEOUT
+    )
+    qtbot.waitUntil(
+        lambda: window.session.scores(window.session.current) is not None, timeout=TIMEOUT
+    )
     assert not window.views.left.item.pixmap().isNull()
     assert not window.views.right.item.pixmap().isNull()
     assert "Prediction" in window.views.right_title.text()
-    pred = window.predictor.cached(window.current)
+    pred = window.session.predictions.get(window.session.current)
     assert pred.labels.shape == (512, 512) and pred.scores is not None
-    assert window.slide_list.model.scores[window.current] == pred.scores.miou
+    assert window.session.facts.miou(window.session.current) == pred.scores.miou
 
     with_overlay = _pixels(window.views.left)
     qtbot.keyClick(window, Qt.Key.Key_O)
     assert not window.overlay.enabled.isChecked()
     without = _pixels(window.views.left)
-    assert np.array_equal(without, window.loaded[window.current].image)
+    assert np.array_equal(without, window.session.loaded[window.session.current].image)
     assert not np.array_equal(with_overlay, without)
     qtbot.keyClick(window, Qt.Key.Key_O)
     assert window.overlay.enabled.isChecked()
@@ -46,10 +52,10 @@ def test_open_select_predict_overlay(qtbot, window, demo_folder):
     qtbot.keyClick(window, Qt.Key.Key_D)
     assert "Difference" in window.views.right_title.text()
 
-    first = window.current
+    first = window.session.current
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
-    assert window.current != first
-    qtbot.waitUntil(lambda: window.current in window.loaded, timeout=TIMEOUT)
+    assert window.session.current != first
+    qtbot.waitUntil(lambda: window.session.current in window.session.loaded, timeout=TIMEOUT)
 
     window.hover_label.setText(window.display.hover(10, 20))
     assert "x 10, y 20" in window.hover_label.text() and "annotation:" in window.hover_label.text()
@@ -57,14 +63,14 @@ def test_open_select_predict_overlay(qtbot, window, demo_folder):
 
 def test_review_mark_is_saved_and_reloaded(qtbot, window, demo_folder, tmp_path):
     open_and_wait(qtbot, window, demo_folder, 6)
-    name = window.current
+    name = window.session.current
     qtbot.keyClick(window, Qt.Key.Key_2)
     window.review.note.setText("gland border too loose")
     window.review.note.editingFinished.emit()
     store = ReviewStore(demo_folder / ".seggui")
     assert store.get(name).state == "needs fix" and store.get(name).note == "gland border too loose"
     store.close()
-    assert window.slide_list.model.reviews[name] == "needs fix"
+    assert window.session.facts.state(name) == "needs fix"
     qtbot.keyClick(window, Qt.Key.Key_2)  # again: clears
     assert ReviewStore(demo_folder / ".seggui").get(name).state is None
     qtbot.keyClick(window, Qt.Key.Key_1)
@@ -75,11 +81,23 @@ def test_review_mark_is_saved_and_reloaded(qtbot, window, demo_folder, tmp_path)
     again = MainWindow(QSettings(str(tmp_path / "s2.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(again)
     open_and_wait(qtbot, again, demo_folder, 6)
-    assert again.slide_list.model.reviews[name] == "accepted"
-    again.write_csv(tmp_path / "scores.csv")
+    assert again.session.facts.state(name) == "accepted"
+    again.scores_control.write_csv(tmp_path / "scores.csv")
     text = (tmp_path / "scores.csv").read_text()
     assert name in text and "accepted" in text and "iou_gland" in text
     again.close()
+
+
+def _replayed_child(panel, delay_s: float = 0.3) -> None:
+    """The panel runs a child that replays a real run's recorded events (see
+    tests/data/fake_train_child.py): the panel's handling, without a real training."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    panel.child.command = [
+        sys.executable,
+        str(data / "fake_train_child.py"),
+        str(data / "train_child_events.jsonl"),
+        str(delay_s),
+    ]
 
 
 def _tiny_settings(panel, epochs: int) -> None:
@@ -91,37 +109,42 @@ def _tiny_settings(panel, epochs: int) -> None:
 
 def test_retrain_one_epoch_then_make_active(qtbot, window, demo_folder):
     open_and_wait(qtbot, window, demo_folder, 6)
-    window.show_retrain()
+    window.models.show_retrain()
     panel = window.retrain
     assert "train" in panel.split_label.text() and panel.split_list.count() == 6
     _tiny_settings(panel, 1)
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert panel.running
     qtbot.waitUntil(lambda: not panel.running, timeout=300000)
-    assert panel.last_result["type"] == "done", panel.last_result
+    assert isinstance(panel.last_result, Done), panel.last_result
     versions = registry.list_versions(demo_folder / ".seggui")
-    assert len(versions) == 1 and str(versions[0][0]) == panel.last_result["model_path"]
-    assert panel.progress.value() == panel.progress.maximum()
-    assert len(panel.loss_curve.getData()[0]) >= 1
-    assert "New version" in panel.compare.text()
-    panel._make_selected_active()
+    assert len(versions) == 1 and str(versions[0][0]) == panel.last_result.model_path
+    assert panel.run.progress.value() == panel.run.progress.maximum()
+    assert len(panel.run.loss_curve.getData()[0]) >= 1
+    assert "New version" in panel.versions.compare.text()
+    panel.versions.make_selected_active()
     assert registry.active_model_path(demo_folder / ".seggui") == versions[0][0]
-    assert window.model_path == versions[0][0]
-    qtbot.waitUntil(lambda: window.predictor.cached(window.current) is not None, timeout=TIMEOUT)
-    assert window.predictor.cached(window.current).model_key == window.predictor._key
+    assert window.session.model_path == versions[0][0]
+    qtbot.waitUntil(
+        lambda: window.session.predictions.get(window.session.current) is not None, timeout=TIMEOUT
+    )
+    assert (
+        window.session.predictions.get(window.session.current).model_key
+        == window.session.active_key
+    )
 
 
-def test_cancel_training_keeps_everything(qtbot, window, demo_folder):
+def test_cancel_reaches_the_child_and_the_panel_says_so(qtbot, window, demo_folder):
     open_and_wait(qtbot, window, demo_folder, 6)
     panel = window.retrain
-    _tiny_settings(panel, 200)
+    _replayed_child(panel)
     panel.start()
-    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.run.progress.value() > 0, timeout=TIMEOUT)
     panel.cancel()
     qtbot.waitUntil(lambda: not panel.running, timeout=60000)
-    assert panel.last_result["type"] == "cancelled"
-    assert registry.list_versions(demo_folder / ".seggui") == []
-    assert not list((demo_folder / ".seggui").glob(".tmp-*"))
+    assert isinstance(panel.last_result, RunCancelled)
+    assert "Cancelled" in panel.run.status.text() and panel.start_button.isEnabled()
+    assert len(panel.run.loss_curve.getData()[0]) >= 1  # the replayed losses were drawn
 
 
 def test_broken_files_are_reported_and_the_window_goes_on(qtbot, window, demo_folder):
@@ -132,14 +155,15 @@ def test_broken_files_are_reported_and_the_window_goes_on(qtbot, window, demo_fo
     Image.fromarray(np.zeros((100, 80, 3), np.uint8)).save(demo_folder / "images/odd.png")
     shutil.copy(demo_folder / "masks/tile_0001.png", demo_folder / "masks/odd.png")
     open_and_wait(qtbot, window, demo_folder, 9)
-    model = window.slide_list.model
-    by = {s.name: s for s in model.slides}
-    assert "empty" in model.problem(by["zero"])
-    assert "mask" in model.problem(by["odd"])
+    facts = window.session.facts
+    assert "empty" in facts.problem("zero")
+    assert "mask" in facts.problem("odd")
     window.slide_list.select("trunc")
-    qtbot.waitUntil(lambda: "trunc" in model.extra_problems, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: facts.late_problem("trunc") is not None, timeout=TIMEOUT)
     window.slide_list.select("odd")
-    qtbot.waitUntil(lambda: window.current == "odd" and "odd" in window.loaded, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: window.session.current == "odd" and "odd" in window.session.loaded, timeout=TIMEOUT
+    )
     assert "differ" in window.views.left_title.text() or "mask" in window.views.left_title.text()
     window.slide_list.problem_filter.setCurrentIndex(1)
     assert window.slide_list.proxy.rowCount() == 3
@@ -151,35 +175,35 @@ def test_screenshot_of_the_demo(qtbot, window):
     qtbot.waitUntil(lambda: window.slide_list.model.rowCount() == 40, timeout=TIMEOUT)
     qtbot.waitUntil(
         lambda: (
-            window.current is not None
-            and window.predictor.cached(window.current) is not None
-            and window.current in window.loaded
+            window.session.current is not None
+            and window.session.predictions.get(window.session.current) is not None
+            and window.session.current in window.session.loaded
         ),
         timeout=TIMEOUT,
     )
     qtbot.waitUntil(lambda: len(window.slide_list.model.thumbs) >= 10, timeout=TIMEOUT)
     qtbot.wait(200)
-    out = Path(os.environ.get("SEGGUI_SCREENSHOT_DIR", window.ctx.workspace))
+    out = Path(os.environ.get("SEGGUI_SCREENSHOT_DIR", window.session.ctx.workspace))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "window-demo.png"
     assert window.grab().save(str(path))
     shot = np.asarray(Image.open(path).convert("RGB"))
-    assert shot.shape[0] >= 900 and shot.std() > 20
-    pred = window.predictor.cached(window.current)
+    assert shot.shape[0] >= 900
+    for view in (window.views.left, window.views.right):
+        assert_view_in_screenshot(window, shot, view)
+    pred = window.session.predictions.get(window.session.current)
     assert pred.scores is not None and pred.scores.miou > 0.8  # the bundled model on the demo
 
 
-def test_closing_the_window_while_training_stops_everything(qtbot, window, demo_folder):
+def test_closing_the_window_while_training_stops_the_child(qtbot, window, demo_folder):
     open_and_wait(qtbot, window, demo_folder, 6)
     panel = window.retrain
-    _tiny_settings(panel, 500)
+    _replayed_child(panel)
     panel.start()
-    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT)
-    process = panel.process
+    qtbot.waitUntil(lambda: panel.run.progress.value() > 0, timeout=TIMEOUT)
+    process = panel.child.process
     window.close()
     assert process.state() == process.ProcessState.NotRunning
-    assert registry.list_versions(demo_folder / ".seggui") == []
-    assert not list((demo_folder / ".seggui" / "models").glob("*.keras"))
 
 
 def test_current_prediction_survives_background_scoring_of_a_big_folder(qtbot, window, tmp_path):
@@ -188,20 +212,20 @@ def test_current_prediction_survives_background_scoring_of_a_big_folder(qtbot, w
     folder = write_demo(tmp_path / "many", count=40, seed=4, size=64)
     open_and_wait(qtbot, window, folder, 40)
     # Background scoring predicts every slide: more than the service keeps in memory.
-    qtbot.waitUntil(lambda: len(window.slide_list.model.scores) == 40, timeout=TIMEOUT)
-    assert window.current in window.predictions
-    window._render()
+    qtbot.waitUntil(lambda: len(window.session.facts.records) == 40, timeout=TIMEOUT)
+    assert window.session.current in window.session.predictions
+    window.display.render()
     assert "Predicting" not in window.views.right_title.text()
 
 
 def test_a_model_with_other_classes_is_shown_unscored(qtbot, window, demo_folder):
     (demo_folder / "classes.json").unlink()
     open_and_wait(qtbot, window, demo_folder, 6)
-    assert window.ctx.classes.names == ["class 0", "class 1", "class 2", "class 3"]
+    assert window.session.ctx.classes.names == ["class 0", "class 1", "class 2", "class 3"]
     assert all(c.isChecked() for c in window.overlay.class_checks)
-    qtbot.waitUntil(lambda: window.current in window.predictions, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.session.current in window.session.predictions, timeout=TIMEOUT)
     assert window.notice.isVisible() and "not scored" in window.notice.text.text()
-    assert window.session.records.get(window.current) is None
+    assert window.session.facts.records.get(window.session.current) is None
     assert "mIoU" not in window.views.right_title.text()
     window.display.hover(5, 5)
     assert "prediction: " in window.display.hover(5, 5)
@@ -212,31 +236,38 @@ def test_a_model_with_other_classes_is_shown_unscored(qtbot, window, demo_folder
 def test_class_editor_renames_without_touching_masks_and_the_model_then_scores(
     qtbot, window, demo_folder, tmp_path
 ):
-    from seggui.gui.class_editor import ClassEditor
+    from seggui.gui.scores.class_editor import ClassEditor
 
     (demo_folder / "classes.json").unlink()
     masks = {p.name: p.read_bytes() for p in (demo_folder / "masks").iterdir()}
     open_and_wait(qtbot, window, demo_folder, 6)
-    qtbot.waitUntil(lambda: window.current in window.predictions, timeout=TIMEOUT)
-    assert window.session.records.get(window.current) is None  # other names: not scored
-    dialog = ClassEditor(window.ctx.classes, parent=window)
+    qtbot.waitUntil(lambda: window.session.current in window.session.predictions, timeout=TIMEOUT)
+    assert (
+        window.session.facts.records.get(window.session.current) is None
+    )  # other names: not scored
+    dialog = ClassEditor(window.session.ctx.classes, parent=window)
     for field, name in zip(dialog.names, ["background", "stroma", "gland", "nucleus"], strict=True):
         field.setText(name)
     dialog.set_color(1, (200, 120, 40))
     dialog.background.button(0).setChecked(True)
     dialog._accept()
-    window.apply_classes(dialog.result_classes)
+    window.scores_control.apply_classes(dialog.result_classes)
     saved = (demo_folder / "classes.json").read_text()
     assert '"stroma"' in saved and '"background": 0' in saved
     assert not list(demo_folder.glob(".tmp-*"))
     assert {p.name: p.read_bytes() for p in (demo_folder / "masks").iterdir()} == masks
     assert [c.text() for c in window.overlay.class_checks][1] == "stroma"
-    assert window.ctx.classes[1].color == (200, 120, 40)
+    assert window.session.ctx.classes[1].color == (200, 120, 40)
     # The bundled model knows these names: its predictions are scored now.
-    qtbot.waitUntil(lambda: window.current in window.slide_list.model.scores, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: window.session.records.get(window.current) is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: window.session.scores(window.session.current) is not None, timeout=TIMEOUT
+    )
+    qtbot.waitUntil(
+        lambda: window.session.facts.records.get(window.session.current) is not None,
+        timeout=TIMEOUT,
+    )
     assert not window.notice.isVisible()
-    job = window.write_exports(tmp_path / "out")
+    job = window.scores_control.write_exports(tmp_path / "out")
     qtbot.waitUntil(job.isFinished, timeout=TIMEOUT)
     assert len(list((tmp_path / "out" / "geojson").glob("*.geojson"))) == 6
     assert len(list((tmp_path / "out" / "masks").glob("*.png"))) == 6
@@ -244,7 +275,7 @@ def test_class_editor_renames_without_touching_masks_and_the_model_then_scores(
 
 def test_retrain_panel_counts_follow_the_review(qtbot, window, demo_folder):
     open_and_wait(qtbot, window, demo_folder, 6)
-    train = window.ctx.split.train
+    train = window.session.ctx.split.train
     window.slide_list.select(train[0])
     qtbot.keyClick(window, Qt.Key.Key_3)  # rejected
     window.slide_list.select(train[1])
@@ -264,7 +295,7 @@ def test_retrain_panel_counts_follow_the_review(qtbot, window, demo_folder):
 
 
 def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window, demo_folder):
-    from seggui.gui.slide_list import COL_PAIR, COL_QUALITY, COL_UNCERTAINTY
+    from seggui.gui.slides.table_model import COL_PAIR, COL_QUALITY, COL_UNCERTAINTY
 
     mask_file = demo_folder / "masks" / "tile_0003.png"
     with Image.open(mask_file) as im:
@@ -275,15 +306,19 @@ def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window,
     swapped.putpalette(palette)
     swapped.save(mask_file)
     open_and_wait(qtbot, window, demo_folder, 6)
-    model = window.slide_list.model
-    qtbot.waitUntil(lambda: len(model.quality) == 6, timeout=TIMEOUT)
-    worst = min(model.quality, key=lambda n: model.quality[n].label_quality)
-    assert worst == "tile_0003" and model.quality[worst].issue_pixels > 0
+    model, facts = window.slide_list.model, window.session.facts
+    names = [s.name for s in model.slides]
+    qtbot.waitUntil(lambda: all(facts.quality(n) for n in names), timeout=TIMEOUT)
+    worst = min(names, key=lambda n: facts.quality(n).label_quality)
+    assert worst == "tile_0003" and facts.quality(worst).issue_pixels > 0
     row = model.row_of(worst)
     assert model.data(model.index(row, COL_QUALITY)) != ""
     assert 0 <= float(model.data(model.index(row, COL_UNCERTAINTY))) <= 1
     window.slide_list.select(worst)
-    qtbot.waitUntil(lambda: worst in window.predictions and worst in window.loaded, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: worst in window.session.predictions and worst in window.session.loaded,
+        timeout=TIMEOUT,
+    )
     for key, word in (
         (Qt.Key.Key_I, "Label issues"),
         (Qt.Key.Key_U, "Uncertainty"),
@@ -295,25 +330,25 @@ def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window,
     qtbot.keyClick(window, Qt.Key.Key_D)
     assert window.views.right_title.text().startswith("Prediction")
     # A click on the folder matrix's cell (gland annotated, stroma predicted) ...
-    qtbot.waitUntil(lambda: len(window.session.records) == 6, timeout=TIMEOUT)
-    names = window.ctx.classes.names
-    window.show_confusion_pair(names.index("stroma"), names.index("gland"))
+    qtbot.waitUntil(lambda: len(window.session.facts.records) == 6, timeout=TIMEOUT)
+    classes = window.session.ctx.classes.names
+    window.scores_control.show_confusion_pair(classes.index("stroma"), classes.index("gland"))
     proxy = window.slide_list.proxy
     shown = [window.slide_list.ordered_names()[i] for i in range(proxy.rowCount())]
     assert shown and shown[0] == "tile_0003"  # most stroma-predicted-as-gland pixels first
     assert not window.slide_list.table.isColumnHidden(COL_PAIR)
     window.slide_list.clear_pair()
     assert proxy.rowCount() == 6
-    window.write_csv(demo_folder / "s.csv")
+    window.scores_control.write_csv(demo_folder / "s.csv")
     header = (demo_folder / "s.csv").read_text().splitlines()[0]
-    assert "label_quality" in header and "out_of_sample" in header
+    assert "label_quality" in header and "audit_label_quality" in header
 
 
 def test_audit_labels_from_the_panel(qtbot, window, small_demo):
-    from seggui.gui.slide_list import COL_QUALITY
+    from seggui.gui.slides.table_model import COL_AUDIT, COL_QUALITY, SORT_ROLE
 
     open_and_wait(qtbot, window, small_demo, 10)
-    window.show_audit()
+    window.models.show_audit()
     panel = window.retrain
     _tiny_settings(panel, 1)
     panel.patch.setCurrentText("32")
@@ -321,9 +356,19 @@ def test_audit_labels_from_the_panel(qtbot, window, small_demo):
     qtbot.mouseClick(panel.audit_button, Qt.MouseButton.LeftButton)
     assert panel.running
     qtbot.waitUntil(lambda: not panel.running, timeout=300000)
-    assert panel.last_result["type"] == "audit_done", panel.last_result
+    assert isinstance(panel.last_result, AuditDone), panel.last_result
     model = window.slide_list.model
-    qtbot.waitUntil(lambda: len(window.session.audit) == 10, timeout=TIMEOUT)
-    row = model.row_of(window.ctx.split.train[0])
-    assert model.data(model.index(row, COL_QUALITY)).endswith("(audit)")
+    qtbot.waitUntil(lambda: len(window.session.facts._audit) == 10, timeout=TIMEOUT)
+    name = window.session.ctx.split.train[0]
+    row = model.row_of(name)
+    audit = window.session.facts.audit(name)
+    assert (
+        audit.out_of_sample
+        and model.data(model.index(row, COL_AUDIT)) == f"{audit.label_quality:.3f}"
+    )
+    # The audit is a column of its own: the in-sample label quality is not replaced by it.
+    in_sample = window.session.facts.quality(name)
+    shown = model.data(model.index(row, COL_QUALITY))
+    assert shown == ("" if in_sample is None else f"{in_sample.label_quality:.3f}")
+    assert model.data(model.index(row, COL_AUDIT), SORT_ROLE) == audit.label_quality
     assert registry.list_versions(small_demo / ".seggui") == []  # the audit saves no version

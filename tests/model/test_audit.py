@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 from PIL import Image
@@ -13,6 +11,7 @@ from seggui.core.audit import assign_folds, audit_key, load_audit, save_audit
 from seggui.core.folder import open_folder
 from seggui.model.audit import run_audit
 from seggui.model.train import TrainSettings
+from tests.cli.test_cli import seggui
 
 TINY = {"batch_size": 4, "base_filters": 4, "depth": 2, "patch": 32, "crops_per_image": 2}
 
@@ -80,25 +79,8 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
         tmp_path / "tiny.keras",
         store.ModelMeta(ClassSet.default(4), 4, 2),
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "seggui",
-            "audit",
-            str(small_demo),
-            "--model",
-            str(tiny),
-            "--folds",
-            "2",
-            "--epochs",
-            "1",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result = seggui(
+        "audit", str(small_demo), "--model", str(tiny), "--folds", "2", "--epochs", "1", "--json"
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

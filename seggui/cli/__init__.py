@@ -1,0 +1,7 @@
+"""The ``seggui`` command: one module per subcommand (its flags and its run), one registry
+that the parser, ``--help`` and the README's table come from, and the shared helpers
+(progress bar, one-line errors, opening a folder and its model) in ``common``."""
+
+from seggui.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,106 @@
+"""``seggui audit``: out-of-sample label quality from K fold models, worst first."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from seggui.cli.common import CliError, ProgressBar, open_context, progress_text, quiet_tensorflow
+from seggui.core.train_settings import DEFAULTS, TrainSettings
+
+NAME = "audit"
+HELP = "rank slides by out-of-sample label quality (worst annotations first)"
+SYNOPSIS = (
+    "seggui audit FOLDER [--model PATH] [--folds K] [--time-budget S] [--epochs N] [--json] [--tta]"
+)
+SUMMARY = "label quality from models that never saw the slide"
+
+
+def add_arguments(a) -> None:
+    a.add_argument("folder")
+    a.add_argument("--model", help="take the fold models' size from this model")
+    a.add_argument("--folds", type=int, default=3, help="folds of the non-test slides (3)")
+    a.add_argument("--time-budget", type=float, default=0, help="seconds for all folds")
+    a.add_argument(
+        "--epochs",
+        type=int,
+        default=DEFAULTS.epochs,
+        help=f"epochs per fold (within the budget; default {DEFAULTS.epochs})",
+    )
+    a.add_argument(
+        "--tta", action="store_true", help="score with the flips averaged (4x the scoring time)"
+    )
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args) -> int:
+    quiet_tensorflow()
+    from seggui.core.audit import save_audit
+    from seggui.model.audit import run_audit
+    from seggui.model.train import TrainingError
+
+    if args.folds < 2:
+        print("seggui audit: error: --folds must be at least 2", file=sys.stderr)
+        return 2
+    ctx = open_context(args.folder)
+    settings = TrainSettings(epochs=args.epochs)
+    model_name = ""
+    if args.model:
+        from seggui.core import registry
+
+        try:
+            meta = registry.read_meta(args.model)
+        except registry.ModelError as exc:
+            raise CliError(str(exc)) from exc
+        settings.base_filters, settings.depth = meta.base_filters, meta.depth
+        model_name = str(args.model)
+    bar = ProgressBar("audit")
+    try:
+        result = run_audit(
+            ctx,
+            settings,
+            args.folds,
+            args.time_budget,
+            lambda p: bar(p.epoch, p.epochs, progress_text(p)),
+            model_name=model_name,
+            tta=args.tta,
+        )
+    except TrainingError as exc:
+        raise CliError(str(exc)) from exc
+    path = save_audit(ctx.workspace, result)
+    data = result.to_json()
+    problems = data["problems"] + [p.to_json() for p in ctx.scan.all_problems()]
+    if args.json:
+        out = {
+            "model": model_name,
+            "folds": result.folds,
+            "slides": [
+                {
+                    k: row[k]
+                    for k in (
+                        "name",
+                        "label_quality",
+                        "uncertainty",
+                        "issue_pixels",
+                        "out_of_sample",
+                        "softmin",
+                    )
+                }
+                for row in data["slides"]
+            ],
+            "problems": problems,
+        }
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{'slide':30} {'label quality':>13} {'uncertainty':>11} {'issue px':>9}")
+    for row in data["slides"]:
+        q = "n/a" if row["label_quality"] is None else f"{row['label_quality']:.4f}"
+        print(f"{row['name']:30} {q:>13} {row['uncertainty']:>11.4f} {row['issue_pixels']:>9}")
+    for p in problems:
+        print(f"problem: {p['name']}: {p['reason']}")
+    print(
+        f"{len(data['slides'])} slides scored out of sample by {result.folds} fold models in "
+        f"{result.seconds:.0f} s; saved in {path}",
+        file=sys.stderr,
+    )
+    return 0

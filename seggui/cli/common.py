@@ -1,0 +1,103 @@
+"""What the ``seggui`` subcommands share: one-line errors, the progress bar, opening a folder
+and its model."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+
+class CliError(Exception):
+    """A failure to report in one line."""
+
+
+def quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        now = time.monotonic()
+        final = total and done >= total
+        if not final and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        width = 30
+        filled = int(width * done / total) if total else 0
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"{self.label} [{bar}] {done}/{total} {message}"
+        if self.tty:
+            sys.stderr.write("\r" + line[:120].ljust(120))
+            if final:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def open_context(folder: str):
+    from seggui.core.folder import open_folder
+    from seggui.core.slides import FolderError
+    from seggui.core.split import SplitError
+
+    try:
+        return open_folder(folder, ProgressBar("scan"))
+    except (FolderError, SplitError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+def load_predictor(ctx, explicit: str | None):
+    """``(path, predictor, meta)``; with OpenVINO and a converted copy, without TensorFlow."""
+    from seggui.core.registry import ModelError, read_meta, resolve_model
+    from seggui.model.predict import Predictor
+
+    path = resolve_model(ctx.workspace, explicit)
+    try:
+        if not path.exists():
+            raise ModelError(f"{path}: model file not found")
+        meta = read_meta(path)
+        return path, Predictor.from_path(path, meta), meta
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def check_classes(ctx, meta) -> None:
+    if not meta.classes.same_as(ctx.classes):
+        raise CliError(
+            f"the model's classes ({', '.join(meta.classes.names)}) are not this folder's "
+            f"({', '.join(ctx.classes.names)}), so its predictions cannot be scored against "
+            f"these masks; train a model for this folder: `seggui train {ctx.root} --minutes 10`"
+        )
+
+
+def progress_text(p) -> str:
+    """A training progress report as one line; numbers that are not known yet are left out."""
+    parts = [f"epoch {p.epoch}/{p.epochs}"]
+    if p.loss is not None and math.isfinite(p.loss):
+        parts.append(f"loss {p.loss:.4f}")
+    if p.val_iou is not None and math.isfinite(p.val_iou):
+        parts.append(f"val_iou {p.val_iou:.3f}")
+    if p.eta is not None:
+        parts.append(f"eta {p.eta:.0f}s")
+    if p.message:
+        parts.append(p.message)
+    return " ".join(parts)
+
+
+def rate(slides: int, seconds: float) -> None:
+    """How fast a batch command went, on stderr (stdout may be JSON)."""
+    if slides:
+        print(
+            f"{slides} slides in {seconds:.1f} s: {slides / max(seconds, 1e-9):.2f} slides/s",
+            file=sys.stderr,
+        )

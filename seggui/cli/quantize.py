@@ -1,0 +1,76 @@
+"""The ``seggui quantize`` subcommand: an int8 copy of a model, used only if it agrees."""
+
+from __future__ import annotations
+
+import json
+
+from seggui.cli.common import CliError, open_context
+
+NAME = "quantize"
+HELP = "an int8 copy of the model for prediction, used only if it agrees with fp32"
+SYNOPSIS = (
+    "seggui quantize FOLDER [--model PATH] [--calibration N] [--check N] [--limit X] [--json]"
+)
+SUMMARY = "an int8 copy, used where it agrees and is faster"
+
+
+def add_arguments(q) -> None:
+    q.add_argument("folder")
+    q.add_argument("--model", help="model .keras (default: active, else bundled)")
+    q.add_argument(
+        "--calibration", type=int, default=32, help="training slides to calibrate on (32)"
+    )
+    q.add_argument("--check", type=int, default=16, help="test slides to check on (16)")
+    q.add_argument(
+        "--limit", type=float, help="share of pixels that may change class (default 0.005)"
+    )
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args) -> int:
+    from seggui.core.imageio import SlideFileError, read_image
+    from seggui.core.registry import ModelError, read_meta, resolve_model
+
+    try:
+        from seggui.model.int8 import AGREEMENT_LIMIT, calibration_tiles, quantize_and_check
+        from seggui.model.ovcache import build_ir, ir_path
+    except ImportError as exc:
+        raise CliError(f"int8 needs OpenVINO and NNCF: pip install 'seggui[fast]' ({exc})") from exc
+
+    ctx = open_context(args.folder)
+    path = resolve_model(ctx.workspace, args.model)
+    try:
+        meta = read_meta(path)
+    except ModelError as exc:
+        raise CliError(str(exc)) from exc
+
+    def images(names: list[str], limit: int) -> list:
+        out = []
+        for name in names:
+            slide = ctx.scan.get(name)
+            if slide is None or not slide.usable or len(out) >= limit:
+                continue
+            try:
+                out.append(read_image(slide.image_path))
+            except SlideFileError:
+                continue
+        return out
+
+    train = images(ctx.split.train, args.calibration)
+    check = images(ctx.split.test, args.check) or images(ctx.split.train[args.calibration :], 8)
+    if not train or not check:
+        raise CliError("quantising needs readable training slides and others to check on")
+    xml = ir_path(path)
+    if not xml.exists():
+        build_ir(path, meta, xml)
+    limit = AGREEMENT_LIMIT if args.limit is None else args.limit
+    result = quantize_and_check(xml, calibration_tiles(train, args.calibration), check, limit)
+    if args.json:
+        print(json.dumps({"model": str(path), **result.to_json()}, indent=1))
+    else:
+        print(
+            f"{path.name}: int8 changes {result.changed:.3%} of pixels on {len(check)} slides "
+            f"(limit {limit:.2%}); {result.ms_int8:.1f} ms per 512x512 tile against "
+            f"{result.ms_default:.1f} ms in {result.default_precision}; {result.reason()}"
+        )
+    return 0

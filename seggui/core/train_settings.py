@@ -1,0 +1,46 @@
+"""How a U-Net is trained: every setting with its default, in one place.
+
+The command line's flags, the retrain panel's fields, the training child and the audit all
+read their defaults from :class:`TrainSettings`, so they cannot disagree. Plain data: no
+TensorFlow, so the window and ``seggui --help`` can read it without loading it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 20
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    base_filters: int = 16
+    depth: int = 4
+    patch: int = 256
+    crops_per_image: int = 0
+    augment: bool = True  # flips and 90-degree rotations
+    colour_jitter: bool = True  # H&E stain, brightness, contrast, saturation and hue jitter
+    class_share: float = 0.5  # share of crops centred on a class drawn uniformly (rare ones)
+    dice_loss: bool = False
+    class_weights: str = "none"  # "none" or "balanced"
+    schedule: str = "cosine"  # "cosine": warm-up then cosine decay; "constant"
+    weight_decay: float = 1e-4  # AdamW's decoupled weight decay; 0: Adam
+    normalise: bool = True  # per-channel mean/std of the training images, inside the model
+    seed: int = 42
+    init_from: str | None = None
+    val_fraction: float = 0.1
+    steps_per_epoch: int = 0  # 0: one pass over each training slide's area
+    include_needs_fix: bool = False  # train on slides marked "needs fix" as they are
+    include_rejected: bool = False  # train on slides whose annotation was rejected
+    time_budget_s: float = 0.0  # stop (and save) after this many seconds of fitting; 0: none
+
+
+DEFAULTS = TrainSettings()
+
+
+def default(name: str):
+    """The default of one setting (raises for an unknown name, so a typo fails loudly)."""
+    if name not in {f.name for f in fields(TrainSettings)}:
+        raise KeyError(name)
+    return getattr(DEFAULTS, name)

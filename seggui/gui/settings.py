@@ -1,0 +1,74 @@
+"""The window's remembered settings: geometry, docks, overlay, brush size, recent folders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QMainWindow, QMenu
+
+from seggui.gui.viewer.editor import Editor
+from seggui.gui.viewer.overlay_panel import OverlayPanel
+
+RECENT = 10
+
+
+class SettingsController:
+    """Restores and saves what the user set, with QSettings (a file in tests)."""
+
+    def __init__(
+        self,
+        settings: QSettings,
+        window: QMainWindow,
+        overlay: OverlayPanel,
+        editor: Editor,
+        recent_menu: QMenu,
+        open_folder: Callable[[str], None],
+    ):
+        self.settings, self.window = settings, window
+        self.overlay, self.editor = overlay, editor
+        self.recent_menu, self.open_folder = recent_menu, open_folder
+        recent_menu.aboutToShow.connect(self.fill_recent)
+
+    def restore(self) -> None:
+        s = self.settings
+        if s.value("geometry") is not None:
+            self.window.restoreGeometry(s.value("geometry"))
+        if s.value("windowState") is not None:
+            self.window.restoreState(s.value("windowState"))
+        self.overlay.opacity.setValue(int(s.value("overlay/opacity", 45)))
+        self.overlay.enabled.setChecked(s.value("overlay/enabled", "true") in (True, "true"))
+        contour = s.value("overlay/contour", "false") in (True, "true")
+        (self.overlay.contour if contour else self.overlay.fill).setChecked(True)
+        self.editor.set_size(int(s.value("editor/size", 9)))
+
+    def save(self) -> None:
+        s = self.settings
+        s.setValue("geometry", self.window.saveGeometry())
+        s.setValue("windowState", self.window.saveState())
+        s.setValue("overlay/opacity", self.overlay.opacity.value())
+        s.setValue("overlay/enabled", self.overlay.enabled.isChecked())
+        s.setValue("overlay/contour", self.overlay.contour.isChecked())
+        s.setValue("editor/size", self.editor.size)
+        s.sync()
+
+    def last_folder(self) -> str:
+        return str(self.settings.value("lastFolder", str(Path.home())))
+
+    def recent_folders(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def remember(self, folder: Path) -> None:
+        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
+        self.settings.setValue("recent", recent[:RECENT])
+        self.settings.setValue("lastFolder", str(folder))
+
+    def fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.recent_folders():
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda _=False, f=folder: self.open_folder(f))
+        if not self.recent_folders():
+            self.recent_menu.addAction("(none)").setEnabled(False)

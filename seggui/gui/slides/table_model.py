@@ -1,0 +1,264 @@
+"""The slide list's data: one row per slide, its columns and roles, and the filter.
+
+The model reads from the session's facts and holds no copy of them."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from PyQt6.QtCore import QAbstractTableModel, QSortFilterProxyModel, Qt
+from PyQt6.QtGui import QBrush, QColor, QIcon, QPixmap
+
+from seggui.core.facts import SlideFacts
+from seggui.core.slides import Slide
+from seggui.gui.viewer.canvas import to_pixmap
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLES = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]
+(
+    COL_NAME,
+    COL_MASK,
+    COL_SPLIT,
+    COL_SCORE,
+    COL_QUALITY,
+    COL_AUDIT,
+    COL_UNCERTAINTY,
+    COL_PAIR,
+    COL_REVIEW,
+    COL_PROBLEM,
+) = range(10)
+
+
+def _num(x: float | None) -> float:
+    """A sort key that puts slides without a value last."""
+    return math.inf if x is None or math.isnan(x) else x
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None or math.isnan(x) else f"{x:.3f}"
+
+
+class SlideTableModel(QAbstractTableModel):
+    """One row per slide of the session's folder. Every value is read from the session's
+    facts when Qt asks; the model keeps only the thumbnails (pictures) and the confusion
+    pair the user clicked (a query), and turns the session's per-slide change events into
+    ``dataChanged`` for the cells that show them."""
+
+    HEADERS = (
+        "Slide",
+        "Mask",
+        "Split",
+        "mIoU",
+        "Label quality",
+        "Audit",
+        "Uncertainty",
+        "Pixels",
+        "Review",
+        "Problem",
+    )
+    TOOLTIPS: ClassVar[dict[int, str]] = {
+        COL_SCORE: "Mean IoU of the active model's prediction against the annotation: sort "
+        "ascending for the worst disagreements first (the ranking that found broken masks "
+        "best in our measurements, BENCHMARKS.md)",
+        COL_QUALITY: "Mean probability the active model gives the annotated class, each "
+        "class weighing the same: low means much of some class's annotation is likely wrong",
+        COL_AUDIT: "Label quality from models that never trained on the slide (Model > Audit "
+        "labels). A second opinion: on 2 CPU cores its fold models are weak, and it ranked "
+        "broken masks worse than the mIoU sort in our measurements",
+        COL_UNCERTAINTY: "Mean of 1 - (p1 - p2): high where the model is unsure",
+        COL_PAIR: "Pixels annotated as the first class and predicted as the second",
+    }
+    #: The cells each fact is shown in.
+    FACT_COLUMNS: ClassVar[dict[str, tuple[int, int]]] = {
+        "score": (COL_SCORE, COL_SCORE),
+        "quality": (COL_QUALITY, COL_UNCERTAINTY),
+        "review": (COL_REVIEW, COL_REVIEW),
+        "corrected": (COL_MASK, COL_MASK),
+        "problem": (COL_PROBLEM, COL_PROBLEM),
+    }
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.slides: list[Slide] = []
+        self.thumbs: dict[str, QIcon] = {}
+        self.pair: tuple[str, str] | None = None  # (annotated, predicted) class names
+        self.pair_counts: dict[str, int] = {}
+        self._row: dict[str, int] = {}
+        session.opened.connect(self.reset)
+        session.fact_changed.connect(self.fact_changed)
+        session.thumbnail.connect(lambda name, rgb: self.set_thumb(name, to_pixmap(rgb)))
+
+    @property
+    def facts(self) -> SlideFacts:
+        return self.session.facts
+
+    def reset(self, ctx) -> None:
+        self.beginResetModel()
+        self.slides = list(ctx.slides)
+        self.thumbs = {}
+        self.pair, self.pair_counts = None, {}
+        self._row = {s.name: i for i, s in enumerate(self.slides)}
+        self.endResetModel()
+
+    def rowCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(self.slides)
+
+    def columnCount(self, parent=None):
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            if section == COL_PAIR and self.pair is not None:
+                return f"{self.pair[0]} as {self.pair[1]}"
+            return self.HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return self.TOOLTIPS.get(section)
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.facts is None:
+            return None
+        facts = self.facts
+        name = self.slides[index.row()].name
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(name, col)
+        if role == SORT_ROLE:
+            return self._sort_key(index.row(), name, col)
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
+            return self.thumbs.get(name)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return facts.problem(name) or name
+        if role == Qt.ItemDataRole.ForegroundRole and facts.problem(name):
+            return QBrush(QColor(200, 30, 30))
+        return None
+
+    def _text(self, name: str, col: int) -> str:
+        facts = self.facts
+        if col == COL_NAME:
+            return name
+        if col == COL_MASK:
+            if facts.is_corrected(name):
+                return "corrected"
+            return "yes" if self.slides[self._row[name]].has_mask else "no"
+        if col == COL_SPLIT:
+            return facts.part(name)
+        if col == COL_SCORE:
+            return _fmt(facts.miou(name))
+        if col == COL_QUALITY:
+            q = facts.quality(name)
+            return _fmt(q.label_quality if q else None)
+        if col == COL_AUDIT:
+            q = facts.audit(name)
+            return _fmt(q.label_quality if q else None)
+        if col == COL_UNCERTAINTY:
+            q = facts.quality(name)
+            return _fmt(q.uncertainty if q else None)
+        if col == COL_PAIR:
+            count = self.pair_counts.get(name)
+            return "" if count is None else str(count)
+        if col == COL_REVIEW:
+            return facts.state(name) or ""
+        if col == COL_PROBLEM:
+            return facts.problem(name)
+        return ""
+
+    def _sort_key(self, row: int, name: str, col: int):
+        facts = self.facts
+        if col == COL_NAME:  # the folder's natural order (slide2 before slide10)
+            return row
+        if col == COL_SCORE:
+            return _num(facts.miou(name))
+        if col in (COL_QUALITY, COL_AUDIT):
+            q = facts.quality(name) if col == COL_QUALITY else facts.audit(name)
+            return _num(q.label_quality if q else None)
+        if col == COL_UNCERTAINTY:  # worst (most unsure) first in ascending order
+            q = facts.quality(name)
+            return _num(-q.uncertainty if q else None)
+        if col == COL_PAIR:  # most pixels first
+            count = self.pair_counts.get(name)
+            return math.inf if count is None else -count
+        return self._text(name, col).lower()
+
+    def fact_changed(self, name: str, fact: str) -> None:
+        row = self._row.get(name)
+        if row is None:
+            return
+        first, last = self.FACT_COLUMNS[fact]
+        if fact == "quality":
+            self.dataChanged.emit(
+                self.index(row, COL_QUALITY), self.index(row, COL_QUALITY), SORT_ROLES
+            )
+            self.dataChanged.emit(
+                self.index(row, COL_AUDIT), self.index(row, COL_UNCERTAINTY), SORT_ROLES
+            )
+            return
+        roles = list(SORT_ROLES)
+        if fact == "problem":
+            roles += [Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole]
+        self.dataChanged.emit(self.index(row, first), self.index(row, last), roles)
+
+    def set_thumb(self, name: str, pixmap: QPixmap) -> None:
+        self.thumbs[name] = QIcon(pixmap)
+        row = self._row.get(name)
+        if row is not None:
+            idx = self.index(row, COL_NAME)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def set_pair(self, pair: tuple[str, str] | None, counts: dict[str, int]) -> None:
+        """Show, per slide, the pixels annotated as ``pair[0]`` and predicted as ``pair[1]``."""
+        self.pair, self.pair_counts = pair, dict(counts)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, COL_PAIR, COL_PAIR)
+        if self.slides:
+            self.dataChanged.emit(
+                self.index(0, COL_PAIR), self.index(len(self.slides) - 1, COL_PAIR)
+            )
+
+    def row_of(self, name: str) -> int | None:
+        return self._row.get(name)
+
+
+class SlideFilter(QSortFilterProxyModel):
+    """Filters by review state, split part, and 'has problems' or 'corrected mask'."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = self.part = ""
+        self.problems_only = False
+        self.corrected_only = False
+        self.pair_only = False
+        self.setSortRole(SORT_ROLE)
+        self.sorted_by: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorted by name, ascending, is the folder's own order: kept as it is, without
+        comparing every row (a second on opening a 10,000-slide folder)."""
+        self.sorted_by = (column, order)
+        if column == COL_NAME and order == Qt.SortOrder.AscendingOrder:
+            column = -1
+        super().sort(column, order)
+
+    def set_filter(
+        self, state: str, part: str, problems_only: bool, corrected_only: bool = False
+    ) -> None:
+        self.state, self.part = state, part
+        self.problems_only, self.corrected_only = problems_only, corrected_only
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row, parent):
+        model: SlideTableModel = self.sourceModel()
+        facts = model.facts
+        if facts is None:
+            return True
+        name = model.slides[row].name
+        if self.state and (facts.state(name) or "unreviewed") != self.state:
+            return False
+        if self.part and facts.part(name) != self.part:
+            return False
+        if self.corrected_only and not facts.is_corrected(name):
+            return False
+        if self.pair_only and not model.pair_counts.get(name):
+            return False
+        return not (self.problems_only and not facts.problem(name))

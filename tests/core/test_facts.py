@@ -1,0 +1,79 @@
+"""The open folder's facts: one owner per fact, change events, and the review rules."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from seggui.core.facts import SlideFacts
+from seggui.core.folder import open_folder
+from seggui.core.mask_store import read_for_edit
+from seggui.core.metrics import Scores
+from seggui.core.quality import SlideQuality
+from seggui.core.report import scores_csv
+from seggui.core.review import ReviewStore, corrected_after_save
+
+
+def _facts(folder):
+    ctx = open_folder(folder)
+    facts = SlideFacts(ctx, ReviewStore(ctx.workspace))
+    told: list[tuple[str, str]] = []
+    facts.subscribe(lambda name, fact: told.append((name, fact)))
+    return ctx, facts, told
+
+
+def _rows(facts) -> dict[str, dict]:
+    return {r["slide"]: r for r in csv.DictReader(io.StringIO(scores_csv(facts)))}
+
+
+def test_scores_quality_and_audit_are_kept_apart_and_told(small_demo):
+    ctx, facts, told = _facts(small_demo)
+    name = ctx.slides[0].name
+    truth = np.zeros((4, 4), np.uint8)
+    facts.set_scores(name, Scores.compare(truth, truth, len(ctx.classes)))
+    facts.set_quality(name, SlideQuality(0.9, 0.1, 0))
+    facts.set_audit({name: SlideQuality(0.4, 0.2, 3, out_of_sample=True)})
+    assert told == [(name, "score"), (name, "quality"), (name, "quality")]
+    assert facts.quality(name).label_quality == 0.9  # in sample, not replaced by the audit
+    assert facts.audit(name).label_quality == 0.4
+    row = _rows(facts)[name]
+    assert row["label_quality"] == "0.900000" and row["audit_label_quality"] == "0.400000"
+    assert row["miou"] != "" and float(row["miou"]) == facts.miou(name)
+    facts.mask_edited(name)  # the audit scored the old mask
+    assert facts.audit(name) is None and told[-1] == (name, "quality")
+    facts.forget_model()
+    assert facts.scores(name) is None and facts.quality(name) is None
+    facts.reviews.close()
+
+
+def test_a_saved_correction_of_a_needs_fix_slide_becomes_corrected(small_demo):
+    ctx, facts, told = _facts(small_demo)
+    fixed, other = ctx.split.train[0], ctx.split.train[1]
+    facts.mark(fixed, "needs fix", "border")
+    facts.mark(other, "accepted")
+    assert corrected_after_save(facts.reviews, other) is None  # accepted stays accepted
+    slide = ctx.scan.get(fixed)
+    base = read_for_edit(slide.mask_path, ctx.classes)
+    ctx.masks.track(fixed, base.path, base.stamp, base.fmt)
+    result = ctx.masks.save(slide, np.zeros_like(base.labels))
+    review = corrected_after_save(facts.reviews, fixed)
+    facts.mask_saved(fixed, review is not None)
+    assert facts.state(fixed) == "corrected" and facts.review(fixed).note == "border"
+    assert facts.is_corrected(fixed) and not result.conflict
+    assert (fixed, "corrected") in told and told[-1] == (fixed, "review")
+    row = _rows(facts)[fixed]
+    assert row["corrected"] == "1" and row["review"] == "corrected"
+    facts.reviews.close()
+    assert ReviewStore(ctx.workspace).get(fixed).state == "corrected"  # committed
+
+
+def test_problems_found_later_join_the_scans(small_demo):
+    ctx, facts, told = _facts(small_demo)
+    name = ctx.slides[1].name
+    assert facts.problem(name) == "" and facts.late_problem(name) is None
+    facts.add_problem(name, "prediction failed: boom")
+    assert facts.problem(name) == "prediction failed: boom" and told == [(name, "problem")]
+    assert _rows(facts)[name]["problem"] == "prediction failed: boom"
+    facts.reviews.close()
