@@ -3,11 +3,11 @@ file reports nothing; .ci/run checks it)."""
 
 # ruff: noqa
 from seggui.cli import registry
-from seggui.core import editing, export, imageio, records, review, train_events
+from seggui.core import editing, imageio, records, review, train_events, wsi
 from seggui.gui.slides import table_model
 from seggui.gui.training import panel
 from seggui.gui.viewer import canvas
-from seggui.model import int8, progress, sampling, schedule
+from seggui.model import int8, progress, sampling, schedule, slide_predict, tiled
 
 # The README's command block is made from it, and a test checks the two are equal.
 registry.synopsis
@@ -16,8 +16,6 @@ registry.synopsis
 editing.EditableMask.can_undo
 editing.EditableMask.steps
 editing.EditableMask.history_bytes
-# GeoJSON back to a mask: the export's round trip (IoU 1.000 per class) is tested with it.
-export.rasterise
 # Pillow's module settings: a truncated file fails (and is reported) instead of showing
 # half decoded; the size limit is seggui's own, checked from the header.
 imageio.ImageFile.LOAD_TRUNCATED_IMAGES
@@ -49,3 +47,9 @@ schedule.WarmupCosine.on_train_begin
 schedule.WarmupCosine.on_train_batch_begin
 # The share of crops the planner promises each class: the sampling test checks it is met.
 sampling.CropPlanner.promised_share
+# Whole slides: makes the test slides and bench/wsi.py's (real tiles stitched into a pyramid);
+# the share of glass tiles skipped and the whole-image form of tiled prediction, which the
+# tests check against Predictor.predict and the benchmark reports.
+wsi.write_pyramid
+slide_predict.SlidePlan.skipped_share
+tiled.predict_image

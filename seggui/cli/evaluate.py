@@ -39,7 +39,10 @@ def run(args) -> int:
     ctx = open_context(args.folder)
     path, predictor, meta = load_predictor(ctx, args.model)
     predictor.tta = args.tta
-    if any(s.scorable for s in ctx.slides):  # nothing to score: report the folder's problems
+    scorable = any(s.scorable for s in ctx.slides) or any(
+        w.annotation for w in ctx.scan.whole_slides
+    )
+    if scorable:  # nothing to score: report the folder's problems
         check_classes(ctx, meta)
     if args.all:
         slides = [s for s in ctx.slides if s.has_mask or s.problems]
@@ -48,6 +51,8 @@ def run(args) -> int:
         slides = [s for s in ctx.slides if s.name in names]
     started = time.monotonic()
     report = evaluate_slides(predictor, slides, meta.classes, ProgressBar("evaluate"))
+    if ctx.scan.whole_slides:  # every annotated whole slide (they are not in the split)
+        add_whole_slides(report, ctx, path, predictor, meta)
     rate(len(report.slides), time.monotonic() - started)
     seen = {p.name for p in report.problems}
     # Also warnings on slides that were scored anyway (e.g. two images with one name).
@@ -66,3 +71,28 @@ def run(args) -> int:
             print(f"problem: {p['name']}: {p['reason']}")
     return 0 if report.overall is not None else 1
 
+
+def add_whole_slides(report, ctx, model_path, predictor, meta) -> None:
+    """Score the folder's whole slides tile by tile over their tissue and add them to the
+    report (the overall scores sum every slide's confusion, tiles and whole slides alike)."""
+    import numpy as np
+
+    from seggui.core.metrics import Scores
+    from seggui.core.predcache import model_key
+    from seggui.model.slide_predict import score_whole_slides
+
+    scores, problems = score_whole_slides(
+        predictor,
+        model_key(model_path),
+        ctx.scan.whole_slides,
+        meta.classes,
+        ctx.workspace,
+        meta.depth,
+        progress=ProgressBar("whole slides"),
+    )
+    report.slides.update(scores)
+    report.problems += problems
+    if report.slides:
+        n = len(meta.classes)
+        total = sum((s.confusion for s in report.slides.values()), np.zeros((n, n), np.int64))
+        report.overall = Scores.from_confusion(total)

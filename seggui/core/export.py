@@ -102,30 +102,3 @@ def export_slides(
         done += 1
         progress(i + 1, len(slides), f"exported {slide.name}")
     return done, problems
-
-
-def rasterise(collection: dict, shape: tuple[int, int], classes: ClassSet) -> np.ndarray:
-    """The mask a FeatureCollection describes, drawn with Pillow (to check an export).
-
-    Polygons run along pixel edges while Pillow's pixels are points, so each feature is drawn
-    at 4x and sampled at the pixel centres, where no edge can fall. Unlabelled pixels are 255.
-    """
-    from PIL import Image, ImageDraw
-
-    k = 4
-    out = np.full(shape, 255, np.uint8)
-    index = {c.name: i for i, c in enumerate(classes)}
-    for feature in collection["features"]:
-        value = index[feature["properties"]["classification"]["name"]]
-        rings = feature["geometry"]["coordinates"]
-        xs = [x for x, _ in rings[0]]
-        ys = [y for _, y in rings[0]]
-        x0, y0 = int(min(xs)), int(min(ys))
-        w, h = int(max(xs)) - x0, int(max(ys)) - y0
-        canvas = Image.new("1", (w * k, h * k), 0)
-        draw = ImageDraw.Draw(canvas)
-        for n, ring in enumerate(rings):
-            draw.polygon([((x - x0) * k, (y - y0) * k) for x, y in ring], fill=0 if n else 1)
-        inside = np.asarray(canvas)[k // 2 :: k, k // 2 :: k]
-        out[y0 : y0 + h, x0 : x0 + w][inside] = value
-    return out

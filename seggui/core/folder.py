@@ -16,6 +16,7 @@ from seggui.core.classes import (
     ClassesError,
     ClassSet,
     classes_from_observations,
+    default_color,
     read_classes_file,
 )
 from seggui.core.imageio import SlideFileError, mask_values
@@ -85,6 +86,15 @@ def resolve_classes(root: Path, scan: FolderScan, workspace: Path | None = None)
             except ClassesError as exc:
                 scan.problems.append(Problem(CLASSES_FILE, f"{exc}; classes taken from the masks"))
                 break
+    annotated = [w.annotation for w in scan.whole_slides if w.annotation is not None]
+    if annotated and not any(s.mask_path for s in scan.slides):
+        from seggui.core.annotations import class_names
+
+        found = class_names(annotated)
+        if found:  # whole slides only: the classes their GeoJSON names, in order of use
+            names = [name for name, _ in found]
+            colors = [c or default_color(i) for i, (_, c) in enumerate(found)]
+            return ClassSet.default(len(names), names, colors, source="GeoJSON")
     binary, palette, colors = False, None, set()
     seen: dict[int, list[tuple[Slide, float]]] = {}  # value -> masks with it, and its share
     sampled = 0

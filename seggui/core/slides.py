@@ -13,8 +13,10 @@ from pathlib import Path
 
 from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.imageio import SlideFileError, read_header
+from seggui.core.wsi import SLIDE_SUFFIXES, is_whole_slide
 
 IMAGE_EXTS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+ANNOTATION_DIRS = ("", "annotations", "geojson")  # where NAME.geojson of a whole slide may be
 MASK_SUFFIX = "_mask"
 
 
@@ -65,13 +67,26 @@ class Problem:
 
 
 @dataclass
+class WholeSlideFile:
+    """A whole slide in the folder (a pyramid, read a region at a time) and its QuPath
+    GeoJSON annotation, if one lies beside it (``NAME.geojson``, or in ``annotations/`` or
+    ``geojson/``)."""
+
+    name: str
+    path: Path
+    annotation: Path | None = None
+
+
+@dataclass
 class FolderScan:
-    """The slides found in a folder, in natural name order, plus folder-level problems."""
+    """The slides found in a folder, in natural name order, plus folder-level problems.
+    Tiles are ``slides``; whole slides are listed apart (``whole_slides``)."""
 
     root: Path
     layout: str
     slides: list[Slide]
     problems: list[Problem] = field(default_factory=list)
+    whole_slides: list[WholeSlideFile] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_name = {s.name: s for s in self.slides}
@@ -101,7 +116,7 @@ def _list_files(directory: Path, problems: list[Problem]) -> list[Path]:
         if entry.name.startswith("."):
             continue
         ext = os.path.splitext(entry.name)[1].lower()
-        if ext not in IMAGE_EXTS:
+        if ext not in IMAGE_EXTS and ext not in SLIDE_SUFFIXES:
             continue
         try:
             is_file = entry.is_file()
@@ -161,6 +176,8 @@ def scan_folder(
         image_files = [p for p in files if not p.stem.endswith(MASK_SUFFIX)]
         mask_groups = _group([p for p in files if p.stem.endswith(MASK_SUFFIX)])
         mask_groups = {k[: -len(MASK_SUFFIX)]: v for k, v in mask_groups.items()}
+    whole = [p for p in image_files if is_whole_slide(p)]
+    image_files = [p for p in image_files if p not in whole]
     image_groups = _group(image_files)
 
     slides: list[Slide] = []
@@ -188,7 +205,11 @@ def scan_folder(
                 )
             )
     slides.sort(key=lambda s: natural_key(s.name))
-    if not slides and not problems:
+    whole_slides = [
+        WholeSlideFile(p.stem, p, _annotation_of(root, p))
+        for p in sorted(whole, key=lambda p: natural_key(p.stem))
+    ]
+    if not slides and not whole_slides and not problems:
         problems.append(
             Problem(
                 root.name or str(root),
@@ -204,7 +225,15 @@ def scan_folder(
             check_slide_headers(slide)
             if i % 64 == 0 or i == total - 1:
                 progress(i + 1, total, f"reading headers {i + 1}/{total}")
-    return FolderScan(root, layout, slides, problems)
+    return FolderScan(root, layout, slides, problems, whole_slides)
+
+
+def _annotation_of(root: Path, slide: Path) -> Path | None:
+    for place in (slide.parent, *(root / d for d in ANNOTATION_DIRS)):
+        candidate = place / f"{slide.stem}.geojson"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def check_slide_headers(slide: Slide) -> None:

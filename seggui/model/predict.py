@@ -148,6 +148,11 @@ class Predictor:
             image = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode=mode)
         return image
 
+    def infer(self, batch: np.ndarray):
+        """The model on a batch of equal-size images whose sides are multiples of
+        ``2**depth``: ``(labels, confidence, margin, probs)``, batch first."""
+        return self._infer(batch)
+
     def predict(self, image: np.ndarray, cancel: CancelToken | None = None) -> Prediction:
         """Predict one float32 RGB image in [0, 1]."""
         if self.tta:
