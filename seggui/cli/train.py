@@ -20,7 +20,7 @@ SYNOPSIS = (
     "[--no-normalise]\n"
     "             [--dice] [--class-weights balanced] [--from-model PATH] [--out PATH] "
     "[--no-activate]\n"
-    "             [--include-needs-fix] [--include-rejected]"
+    "             [--include-needs-fix] [--include-rejected] [--eager]"
 )
 SUMMARY = "a new model version, scored on the test split"
 
@@ -91,6 +91,11 @@ def add_arguments(t) -> None:
     t.add_argument(
         "--include-rejected", action="store_true", help="also train on rejected annotations"
     )
+    t.add_argument(
+        "--eager",
+        action="store_true",
+        help="run the steps without tracing them first: faster for a few steps, slower for more",
+    )
     t.add_argument("--out", help="also save the model to this .keras path")
     t.add_argument(
         "--no-activate",
@@ -121,6 +126,7 @@ def settings_from(args) -> TrainSettings:
         init_from=args.from_model,
         include_needs_fix=args.include_needs_fix,
         include_rejected=args.include_rejected,
+        eager=args.eager,
     )
 
 

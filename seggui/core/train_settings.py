@@ -34,6 +34,10 @@ class TrainSettings:
     include_needs_fix: bool = False  # train on slides marked "needs fix" as they are
     include_rejected: bool = False  # train on slides whose annotation was rejected
     time_budget_s: float = 0.0  # stop (and save) after this many seconds of fitting; 0: none
+    # Run the steps eagerly instead of tracing them into a graph first. Tracing costs about
+    # 15 s per run on 2 cores (BENCHMARKS.md section 14), which only pays off over many steps:
+    # for a run of a few steps (the tests' tiny fits) eager is 2.5x faster; slower otherwise.
+    eager: bool = False
 
 
 DEFAULTS = TrainSettings()

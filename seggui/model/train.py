@@ -170,6 +170,7 @@ def fit(
             weighted_metrics=[
                 keras.metrics.MeanIoU(n, sparse_y_pred=False, name="iou", dtype="float32")
             ],
+            run_eagerly=settings.eager,
         )
 
     best = run_dir / "best.weights.h5"

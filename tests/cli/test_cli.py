@@ -18,6 +18,7 @@ from seggui.cli import main
 from tests.conftest import shared_folder
 
 TINY_TRAIN = [
+    "--eager",
     "--epochs",
     "1",
     "--base-filters",

@@ -13,7 +13,14 @@ from seggui.model.audit import run_audit
 from seggui.model.train import TrainSettings
 from tests.cli.test_cli import seggui
 
-TINY = {"batch_size": 4, "base_filters": 4, "depth": 2, "patch": 32, "crops_per_image": 2}
+TINY = {
+    "batch_size": 4,
+    "base_filters": 4,
+    "depth": 2,
+    "patch": 32,
+    "crops_per_image": 2,
+    "eager": True,  # a few steps: no tracing (the graph path is test_one_epoch_fit's)
+}
 
 
 def test_folds_never_overlap_and_cover_every_slide():

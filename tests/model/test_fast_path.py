@@ -27,7 +27,7 @@ def trained(tmp_path_factory):
 
     folder = write_demo(tmp_path_factory.mktemp("fast") / "demo", count=8, seed=11, size=96)
     ctx = open_folder(folder)
-    settings = TrainSettings(epochs=3, batch_size=4, base_filters=8, depth=3, patch=64)
+    settings = TrainSettings(epochs=3, batch_size=4, base_filters=8, depth=3, patch=64, eager=True)
     result = train(ctx, settings)
     model, meta = store.load_model(result.model_path)
     images = [read_image(s.image_path) for s in ctx.slides]

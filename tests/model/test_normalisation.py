@@ -67,7 +67,14 @@ def test_every_prediction_path_normalises_as_stored(odd_model, path_name):
 
 def test_training_stores_the_training_images_statistics(small_demo):
     ctx = open_folder(small_demo)
-    tiny = {"batch_size": 4, "base_filters": 4, "depth": 2, "patch": 32, "crops_per_image": 2}
+    tiny = {
+        "batch_size": 4,
+        "base_filters": 4,
+        "depth": 2,
+        "patch": 32,
+        "crops_per_image": 2,
+        "eager": True,
+    }
     result = train(ctx, TrainSettings(epochs=1, **tiny), make_active=False)
     fit_slides, _ = split_validation(result.curation.train, 0.1, 42)
     mean, std = channel_stats(_items(fit_slides), 42)

@@ -8,7 +8,14 @@ from seggui.model import store
 from seggui.model.pipeline import cover_tiles, random_crops
 from seggui.model.train import TrainSettings, train
 
-TINY = {"batch_size": 4, "base_filters": 4, "depth": 2, "patch": 32, "crops_per_image": 2}
+TINY = {
+    "batch_size": 4,
+    "base_filters": 4,
+    "depth": 2,
+    "patch": 32,
+    "crops_per_image": 2,
+    "eager": True,  # a few steps: no tracing (the graph path is test_one_epoch_fit's)
+}
 
 
 def test_crops_pad_small_images_with_zero_weight():
@@ -24,7 +31,8 @@ def test_crops_pad_small_images_with_zero_weight():
 def test_one_epoch_fit_saves_scored_active_version(small_demo):
     ctx = open_folder(small_demo)
     seen = []
-    result = train(ctx, TrainSettings(epochs=1, **TINY), progress=seen.append)
+    graph = {**TINY, "eager": False}  # the traced train step, as real runs use it
+    result = train(ctx, TrainSettings(epochs=1, **graph), progress=seen.append)
     assert not result.cancelled and result.model_path.exists()
     assert seen[-1].message == "scoring the test split"
     assert any(p.epoch_end and p.val_iou is not None for p in seen)
