@@ -26,6 +26,7 @@ def _pixels(view) -> np.ndarray:
 
 def test_open_select_predict_overlay(qtbot, window, demo_folder):
     open_and_wait(qtbot, window, demo_folder, 6)
+    assert window.slide_list.count_label.text() == "6 slides"
     assert window.session.facts.part(window.session.current) in ("train", "test")
     qtbot.waitUntil(
         lambda: window.session.predictions.get(window.session.current) is not None, timeout=TIMEOUT

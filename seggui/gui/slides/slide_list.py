@@ -43,9 +43,9 @@ class SlideList(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.model = SlideTableModel(session, self)
-        self.model.modelReset.connect(self.update_count)
         self.proxy = SlideFilter(self)
         self.proxy.setSourceModel(self.model)
+        self.proxy.modelReset.connect(self.update_count)  # once the proxy has its rows
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
