@@ -39,8 +39,9 @@ def make_slide(size: int, folder: Path) -> tuple[Path, Path, np.ndarray]:
     images = sorted((DATA / "images").glob("*.png"))
     rng = np.random.default_rng(0)
     i = 0
-    for y in range(64, size - 600, 700):
-        for x in range(64, size - 850, 900):
+    lo, hi = size // 5, size - size // 5  # glass all around, as on a real slide
+    for y in range(lo, hi - 600, 700):
+        for x in range(lo, hi - 850, 900):
             if rng.random() < 0.25:
                 continue  # glass: about a quarter of the places hold no tissue
             path = images[i % len(images)]

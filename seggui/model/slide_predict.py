@@ -111,8 +111,8 @@ class TileStore:
     def put(self, col: int, row: int, pred: Prediction) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.folder)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, labels=pred.labels, probs=pred.probs, margin=pred.margin)
+            with os.fdopen(fd, "wb") as fh:  # the 8-bit probabilities hold the rest
+                np.savez_compressed(fh, labels=pred.labels, probs=pred.probs)
             os.replace(tmp, self._path(col, row))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -122,9 +122,9 @@ class TileStore:
         with np.load(self._path(col, row)) as data:
             probs = data["probs"]
             labels = data["labels"]
-            margin = data["margin"]
+        top2 = -np.partition(-probs, 1, axis=-1)[..., :2].astype(np.float32) / 255.0
         conf = np.take_along_axis(probs, labels[..., None].astype(np.intp), -1)[..., 0] / 255.0
-        return Prediction(labels, conf.astype(np.float32), margin, probs)
+        return Prediction(labels, conf.astype(np.float32), top2[..., 0] - top2[..., 1], probs)
 
 
 def predict_slide(
