@@ -11,6 +11,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SEGGUI_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+#: Training settings of the tests' tiny fits: a few steps of 32-pixel crops, run eagerly (no
+#: tracing; the traced path is test_one_epoch_fit's).
+TINY = {
+    "batch_size": 4,
+    "base_filters": 4,
+    "depth": 2,
+    "patch": 32,
+    "crops_per_image": 2,
+    "eager": True,
+}
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 

@@ -12,15 +12,7 @@ from seggui.core.folder import open_folder
 from seggui.model.audit import run_audit
 from seggui.model.train import TrainSettings
 from tests.cli.test_cli import seggui
-
-TINY = {
-    "batch_size": 4,
-    "base_filters": 4,
-    "depth": 2,
-    "patch": 32,
-    "crops_per_image": 2,
-    "eager": True,  # a few steps: no tracing (the graph path is test_one_epoch_fit's)
-}
+from tests.conftest import TINY
 
 
 def test_folds_never_overlap_and_cover_every_slide():

@@ -24,15 +24,7 @@ from seggui.model import store
 from seggui.model.predict import Predictor
 from seggui.model.train import TrainSettings, train
 from tests.cli.test_cli import seggui
-
-TINY = {
-    "batch_size": 4,
-    "base_filters": 4,
-    "depth": 2,
-    "patch": 32,
-    "crops_per_image": 2,
-    "eager": True,  # a few steps: no tracing (the graph path is test_one_epoch_fit's)
-}
+from tests.conftest import TINY
 
 
 def _child(folder, epochs: int) -> subprocess.Popen:

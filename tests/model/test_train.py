@@ -7,15 +7,7 @@ from seggui.core.folder import open_folder
 from seggui.model import store
 from seggui.model.pipeline import cover_tiles, random_crops
 from seggui.model.train import TrainSettings, train
-
-TINY = {
-    "batch_size": 4,
-    "base_filters": 4,
-    "depth": 2,
-    "patch": 32,
-    "crops_per_image": 2,
-    "eager": True,  # a few steps: no tracing (the graph path is test_one_epoch_fit's)
-}
+from tests.conftest import TINY
 
 
 def test_crops_pad_small_images_with_zero_weight():
