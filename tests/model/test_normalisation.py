@@ -14,6 +14,7 @@ from seggui.model.pipeline import channel_stats
 from seggui.model.predict import Predictor
 from seggui.model.train import TrainSettings, _items, split_validation, train
 from seggui.model.unet import build_unet, input_normalisation
+from tests.conftest import TINY
 
 MEAN = [0.9, 0.1, 0.5]
 STD = [0.05, 0.3, 2.0]  # far from [0, 1] input: a path that skipped it would disagree widely
@@ -67,14 +68,7 @@ def test_every_prediction_path_normalises_as_stored(odd_model, path_name):
 
 def test_training_stores_the_training_images_statistics(small_demo):
     ctx = open_folder(small_demo)
-    tiny = {
-        "batch_size": 4,
-        "base_filters": 4,
-        "depth": 2,
-        "patch": 32,
-        "crops_per_image": 2,
-        "eager": True,
-    }
+    tiny = TINY
     result = train(ctx, TrainSettings(epochs=1, **tiny), make_active=False)
     fit_slides, _ = split_validation(result.curation.train, 0.1, 42)
     mean, std = channel_stats(_items(fit_slides), 42)
