@@ -32,10 +32,10 @@ def run(args) -> int:
         print("seggui export: error: give --geojson DIR and/or --masks DIR", file=sys.stderr)
         return 2
     ctx = open_context(args.folder)
-    classes, predictor = ctx.classes, None
+    classes, predictor, meta, model_path = ctx.classes, None, None, None
     if args.prediction:
         quiet_tensorflow()
-        _, predictor, meta = load_predictor(ctx, args.model)
+        model_path, predictor, meta = load_predictor(ctx, args.model)
         classes = meta.classes
     slides = [s for s in ctx.slides if (s.usable if predictor else s.scorable)]
     done, problems = export_slides(
@@ -47,15 +47,41 @@ def run(args) -> int:
         (lambda s: predictor.predict(read_image(s.image_path)).labels) if predictor else None,
         ProgressBar("export"),
     )
+    whole = 0
+    if ctx.scan.whole_slides and args.geojson:
+        whole, more = _export_whole_slides(args, ctx, classes, predictor, meta, model_path)
+        problems += more
+    elif ctx.scan.whole_slides:
+        print("whole slides are exported as GeoJSON only: give --geojson DIR", file=sys.stderr)
     for p in problems + ctx.scan.all_problems():
         print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
     what = "predictions" if predictor is not None else "annotations"
     print(
         f"exported the {what} of {done} slides"
+        + (f" and {whole} whole slides (areas in areas.csv)" if whole else "")
         + "".join(
             f" · {kind} in {d}"
             for kind, d in (("GeoJSON", args.geojson), ("masks", args.masks))
             if d
         )
     )
-    return 0 if done or not slides else 1
+    return 0 if done or whole or not (slides or ctx.scan.whole_slides) else 1
+
+
+def _export_whole_slides(args, ctx, classes, predictor, meta, model_path):
+    """Whole slides: one GeoJSON each, merged across tiles, in level-0 pixels; areas.csv."""
+    from seggui.core.predcache import model_key
+    from seggui.model.slide_export import export_whole_slides
+
+    done, problems, _ = export_whole_slides(
+        ctx.scan.whole_slides,
+        classes,
+        args.geojson,
+        ctx.workspace,
+        args.include_background,
+        predictor,
+        model_key(model_path) if model_path else None,
+        meta.depth if meta is not None else 4,
+        ProgressBar("whole slides"),
+    )
+    return done, problems

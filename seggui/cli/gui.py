@@ -6,12 +6,16 @@ from seggui.cli.common import CliError
 
 NAME = "gui"
 HELP = "open the review window"
-SYNOPSIS = "seggui [FOLDER]"
+SYNOPSIS = "seggui [FOLDER | SLIDE]"
 SUMMARY = "the window (the demo when no folder)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("folder", nargs="?", help="folder of slides (default: the demo)")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        help="folder of slides, or a whole slide's file (its folder opens on it); default: the demo",
+    )
 
 
 def run(args) -> int:

@@ -41,6 +41,10 @@ class SlideFacts:
         self._quality: dict[str, SlideQuality] = {}  # in sample, from the active model
         self._audit: dict[str, SlideQuality] = {}  # out of sample, from "Audit labels"
         self._problems: dict[str, str] = {}
+        # Whole slides: scored apart from the folder's totals (one slide outweighs thousands of
+        # tiles), with how far their prediction has gone while it runs.
+        self._whole: dict[str, Scores] = {}
+        self._progress: dict[str, str] = {}
         self._test, self._train = set(ctx.split.test), set(ctx.split.train)
         self._listeners: list[Listener] = []
 
@@ -53,11 +57,32 @@ class SlideFacts:
 
     # -- scores ----------------------------------------------------------------------------------
     def scores(self, name: str | None) -> Scores | None:
-        return self.records.get(name) if name else None
+        if not name:
+            return None
+        return self.records.get(name) or self._whole.get(name)
 
     def miou(self, name: str) -> float | None:
-        s = self.records.get(name)
+        s = self.scores(name)
         return None if s is None or math.isnan(s.miou) else s.miou
+
+    def set_whole_scores(self, name: str, scores: Scores | None) -> None:
+        """A whole slide's running scores (its tiles' confusion so far), not in the totals."""
+        if scores is None:
+            self._whole.pop(name, None)
+        else:
+            self._whole[name] = scores
+        self._tell(name, "score")
+
+    def progress(self, name: str) -> str | None:
+        """How far a whole slide's prediction has gone (e.g. "37%"), while it runs."""
+        return self._progress.get(name)
+
+    def set_progress(self, name: str, text: str | None) -> None:
+        if text is None:
+            self._progress.pop(name, None)
+        else:
+            self._progress[name] = text
+        self._tell(name, "score")
 
     def set_scores(self, name: str, scores: Scores | None) -> None:
         self.records.set(name, scores)
@@ -71,9 +96,11 @@ class SlideFacts:
 
     def forget_model(self) -> None:
         """A new model: every score and in-sample quality of the old one is gone."""
-        names = {name for name, _ in self.records.items()} | set(self._quality)
+        names = {name for name, _ in self.records.items()} | set(self._quality) | set(self._whole)
         self.records.clear()
         self._quality.clear()
+        self._whole.clear()
+        self._progress.clear()
         for name in names:
             self._tell(name, "score")
             self._tell(name, "quality")

@@ -90,9 +90,18 @@ class FolderScan:
 
     def __post_init__(self) -> None:
         self._by_name = {s.name: s for s in self.slides}
+        self._whole = {w.name: w for w in self.whole_slides}
 
     def get(self, name: str) -> Slide | None:
         return self._by_name.get(name)
+
+    def whole(self, name: str) -> WholeSlideFile | None:
+        """The whole slide of that name, if ``name`` is one."""
+        return self._whole.get(name)
+
+    def names(self) -> list[str]:
+        """Every slide's name: the tiles, then the whole slides."""
+        return [s.name for s in self.slides] + [w.name for w in self.whole_slides]
 
     def all_problems(self) -> list[Problem]:
         """Folder problems and every slide's problems, one entry per slide."""

@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +33,7 @@ from seggui.core.demo import write_demo
 from seggui.core.folder import FolderContext, open_folder
 from seggui.core.review import STATES
 from seggui.core.workspace import user_data_dir
+from seggui.core.wsi import is_whole_slide
 from seggui.gui import actions as action_table
 from seggui.gui.feedback import Feedback
 from seggui.gui.review.controller import ReviewController
@@ -48,6 +50,8 @@ from seggui.gui.viewer.display import SlideDisplay
 from seggui.gui.viewer.editor import Editor, EditorBar
 from seggui.gui.viewer.overlay_panel import OverlayPanel
 from seggui.gui.widgets import Notice, swatch
+from seggui.gui.wsi.controller import WholeSlideController
+from seggui.gui.wsi.view import WholeSlidePair
 
 DEMO_COUNT = 40
 
@@ -68,13 +72,22 @@ class MainWindow(QMainWindow):
         self.feedback = Feedback(self, self.task_label)
 
         self.views = ViewPair()
-        self.setCentralWidget(self.views)
+        self.whole = None  # the controller, once the shared cache exists
+        self._select_after: str | None = None  # a whole slide opened by its file
+        self.wsi_views = WholeSlidePair(lambda key: self.whole.cache.get(key))
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.views)
+        self.stack.addWidget(self.wsi_views)
+        self.setCentralWidget(self.stack)
         self.slide_list = SlideList(self.session)
         self.session.order = self.slide_list.ordered_names
         self.overlay, self.review, self.scores = OverlayPanel(), ReviewPanel(), ScoresPanel()
         self.retrain = RetrainPanel(self._review_states)
         self.display = SlideDisplay(self.views, self.session, self.overlay, self.scores)
         self.editor = Editor(self.session, self.views, self)
+        self.whole = WholeSlideController(
+            self.session, self.wsi_views, self.overlay, self.scores, self.feedback, self
+        )
         self._build_docks()
         self.notice = Notice("Train a model for this folder")
         self.views.outer.insertWidget(0, self.notice)
@@ -143,7 +156,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.hover_label)
 
     def _build_actions(self, menus: dict) -> dict:
-        e, o, v = self.editor, self.overlay, self.views
+        e, o, v = self.editor, self.overlay, self._shown_views
         review, scores, models = self.review_control, self.scores_control, self.models
         slots = {
             "open": self.choose_folder,
@@ -166,12 +179,14 @@ class MainWindow(QMainWindow):
             "difference": o.difference.setChecked,
             "issues": o.issues.setChecked,
             "uncertainty": o.uncertainty.setChecked,
-            "zoom_in": lambda: v.zoom(1.25),
-            "zoom_out": lambda: v.zoom(0.8),
-            "fit": v.fit,
-            "actual": v.actual_size,
+            "zoom_in": lambda: v().zoom(1.25),
+            "zoom_out": lambda: v().zoom(0.8),
+            "fit": lambda: v().fit(),
+            "actual": lambda: v().actual_size(),
             "next": lambda: self.slide_list.step(1),
             "previous": lambda: self.slide_list.step(-1),
+            "next_region": lambda: self._step_region(1),
+            "previous_region": lambda: self._step_region(-1),
             "load_model": models.choose,
             "retrain": models.show_retrain,
             "evaluate": scores.evaluate_test,
@@ -205,6 +220,9 @@ class MainWindow(QMainWindow):
         self.overlay.changed.connect(self._overlay_changed)
         self.overlay.edit_classes.connect(self.scores_control.edit_classes)
         self.views.hovered.connect(lambda x, y: self.hover_label.setText(self.display.hover(x, y)))
+        self.wsi_views.hovered.connect(
+            lambda x, y: self.hover_label.setText(self.whole.hover(x, y))
+        )
 
     def _sync_tool_actions(self) -> None:
         e = self.editor
@@ -246,7 +264,11 @@ class MainWindow(QMainWindow):
         )
 
     def open_folder(self, folder: str | Path) -> None:
+        """Open a folder of slides; a whole slide's file opens its folder and shows it."""
         folder = Path(folder)
+        self._select_after = None
+        if folder.is_file() and is_whole_slide(folder):
+            folder, self._select_after = folder.parent, folder.stem
         self.folder_label.setText(f"Opening {folder}…")
         self.feedback.run_job(
             lambda progress, cancel: open_folder(folder, progress, cancel),
@@ -255,30 +277,58 @@ class MainWindow(QMainWindow):
         )
 
     def _opened(self, ctx: FolderContext) -> None:
+        self.whole.leave()
+        self.stack.setCurrentWidget(self.views)
         self._classes_changed(ctx.classes)
         self.editor.set_class(1 if len(ctx.classes) > 1 else 0)
         self.folder_label.setText(
-            f"{ctx.root} · {len(ctx.slides)} slides · {len(ctx.classes)} classes"
+            f"{ctx.root} · {len(ctx.slides)} slides"
+            + (f" + {len(ctx.scan.whole_slides)} whole" if ctx.scan.whole_slides else "")
+            + f" · {len(ctx.classes)} classes"
         )
         self.setWindowTitle(f"seggui — {ctx.root.name}")
         self.settings_control.remember(ctx.root)
         for problem in ctx.scan.problems:
             self.feedback.status(f"{problem.name}: {problem.reason}", 15000)
-        if ctx.slides:
+        wanted = self._select_after
+        if wanted is not None and ctx.scan.whole(wanted) is not None:
+            self.slide_list.select(wanted)
+        elif ctx.slides or ctx.scan.whole_slides:
             self.slide_list.step(0)
 
     def _classes_changed(self, classes) -> None:
         self.overlay.set_classes(classes)
         self.editor_bar.set_classes(classes, swatch)
         self.display.render()
+        self.whole.restyle()
 
     # -- slides ----------------------------------------------------------------------------------
     def show_slide(self, name: str) -> None:
         self.editor.cancel_lasso()
+        ctx = self.session.ctx
+        whole = ctx.scan.whole(name) if ctx else None
+        if whole is not None:
+            self.editor.set_tool("pan")  # whole slides are reviewed, not painted
+            self.stack.setCurrentWidget(self.wsi_views)
+            self.whole.show(whole)
+        elif self.stack.currentWidget() is not self.views:
+            self.whole.leave()
+            self.stack.setCurrentWidget(self.views)
         self.session.show(name, self.slide_list.visible_names(LOOKAHEAD))
-        slide = self.session.ctx.scan.get(name) if self.session.ctx else None
+        slide = ctx.scan.get(name) if ctx else None
         if slide is not None and slide.problems:
             self.feedback.status(f"{name}: {slide.problem_text()}", 15000)
+
+    def _shown_views(self):
+        """The view pair on screen: the tile views or the whole-slide views."""
+        return self.wsi_views if self.stack.currentWidget() is self.wsi_views else self.views
+
+    def _step_region(self, delta: int) -> None:
+        if self._shown_views() is not self.wsi_views:
+            self.feedback.status("Regions are for whole slides: open one from the list")
+            return
+        text = self.whole.step_region(delta)
+        self.feedback.status(text or "No regions yet: they are ranked as the slide is scored")
 
     def _fact_changed(self, name: str, fact: str) -> None:
         if name == self.session.current and fact in ("score", "quality", "corrected"):
@@ -288,6 +338,7 @@ class MainWindow(QMainWindow):
         self._sync_tool_actions()
         self.display.restyle()
         self.display.titles()
+        self.whole.restyle()
 
     def _refresh_titles(self, name: str) -> None:
         if name == self.session.current:
@@ -312,5 +363,6 @@ class MainWindow(QMainWindow):
         self.retrain.shutdown()
         self.feedback.stop_jobs(0)
         self.session.close()  # saves edited masks and waits for the saves
+        self.whole.stop()
         self.feedback.stop_jobs()
         super().closeEvent(event)

@@ -98,7 +98,7 @@ class TileStore:
         info = self.folder / "grid.json"
         wanted = {"width": grid.width, "height": grid.height, "tile": grid.tile}
         if not info.exists() or json.loads(info.read_text()) != wanted:
-            for old in self.folder.glob("*.npz"):
+            for old in self.folder.glob("*.npz"):  # tiles and their overview
                 old.unlink()  # another grid: nothing here fits
             info.write_text(json.dumps(wanted))
 
@@ -107,6 +107,15 @@ class TileStore:
 
     def has(self, col: int, row: int) -> bool:
         return self._path(col, row).exists()
+
+    def tiles(self) -> list[tuple[int, int]]:
+        """The tiles stored so far."""
+        out = []
+        for path in self.folder.glob("*_*.npz"):
+            col, _, row = path.stem.partition("_")
+            if col.isdigit() and row.isdigit():
+                out.append((int(col), int(row)))
+        return sorted(out)
 
     def put(self, col: int, row: int, pred: Prediction) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.folder)
@@ -134,14 +143,18 @@ def predict_slide(
     tiles: Iterable[tuple[int, int]] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: CancelToken | None = None,
+    stored: Callable[[int, int, Prediction], None] | None = None,
 ) -> int:
     """Predict the plan's tissue tiles (or ``tiles``) not yet in ``store``; returns how many
-    were predicted now (the rest were cached)."""
+    were predicted now (the rest were cached). ``stored(col, row, prediction)`` hears of each
+    tile once it is in the store."""
     wanted = [t for t in (plan.tissue if tiles is None else tiles) if not store.has(*t)]
     read = slide_reader(plan.slide, plan.factor)
     done = 0
     for (col, row), pred in predict_tiles(predictor, read, plan.grid, wanted, cancel):
         store.put(col, row, pred)
+        if stored is not None:
+            stored(col, row, pred)
         done += 1
         if progress is not None:
             progress(done, len(wanted))

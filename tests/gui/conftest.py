@@ -15,7 +15,8 @@ def window(qtbot, tmp_path):
     win.show()
     yield win
     win.close()
-    for worker in (win.session.loader, win.session.thumbs, win.session.predictor):
+    workers = (win.session.loader, win.session.thumbs, win.session.predictor)
+    for worker in (*workers, win.whole.images, win.whole.overlays, win.whole.predictions):
         assert worker.isFinished()
 
 
@@ -28,6 +29,8 @@ def open_and_wait(qtbot, win, folder, rows: int, timeout: int = 60000) -> None:
 def _shown(win) -> bool:
     """The current slide is on screen, or its problem is (a broken slide never loads)."""
     name = win.session.current
+    if win.session.ctx.scan.whole(name) is not None:
+        return True
     return (
         name in win.session.loaded
         or win.session.facts.late_problem(name) is not None

@@ -308,7 +308,7 @@ def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window,
     swapped.save(mask_file)
     open_and_wait(qtbot, window, demo_folder, 6)
     model, facts = window.slide_list.model, window.session.facts
-    names = [s.name for s in model.slides]
+    names = list(model.names)
     qtbot.waitUntil(lambda: all(facts.quality(n) for n in names), timeout=TIMEOUT)
     worst = min(names, key=lambda n: facts.quality(n).label_quality)
     assert worst == "tile_0003" and facts.quality(worst).issue_pixels > 0

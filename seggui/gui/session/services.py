@@ -117,6 +117,15 @@ class ThumbnailLoader(LatestWorker):
         self.ctx: FolderContext | None = None
 
     def _handle(self, name, cancel):
+        whole = self.ctx.scan.whole(name)
+        if whole is not None:
+            from seggui.core.wsi import open_slide
+
+            opened = open_slide(whole.path)
+            try:
+                return opened.thumbnail(THUMB)
+            finally:
+                opened.close()
         slide = self.ctx.scan.get(name)
         if not slide.usable:
             raise SlideFileError(slide.name, "no image")

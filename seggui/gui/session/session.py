@@ -122,6 +122,7 @@ class Session(QObject):
             service.forget()
             service.ctx = ctx
         self._thumb_order = [s.name for s in ctx.slides if s.usable]
+        self._thumb_order += [w.name for w in ctx.scan.whole_slides]
         self.opened.emit(ctx)
         self.thumbs.want([], self._thumb_order)
 
@@ -172,7 +173,8 @@ class Session(QObject):
     def rows_in_view(self, names: list[str]) -> None:
         """Thumbnails of these rows first; the same background list keeps its place."""
         if self.ctx is not None:
-            self.thumbs.want([n for n in names if self.usable(n)], self._thumb_order)
+            wanted = [n for n in names if self.usable(n) or self.ctx.scan.whole(n)]
+            self.thumbs.want(wanted, self._thumb_order)
 
     def request_predictions(self) -> None:
         names = [n for n in self.ahead if self.usable(n)]

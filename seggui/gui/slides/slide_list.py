@@ -168,7 +168,7 @@ class SlideList(QWidget):
             QTimer.singleShot(0, self._resort)
         if current.isValid():
             source = self.proxy.mapToSource(current)
-            self.current_changed.emit(self.model.slides[source.row()].name)
+            self.current_changed.emit(self.model.names[source.row()])
 
     def _scrolled(self) -> None:
         """Tell which rows are on screen, so their thumbnails are made before the rest."""
@@ -179,7 +179,7 @@ class SlideList(QWidget):
             return
         last = self.proxy.rowCount() - 1 if last < 0 else last
         names = [
-            self.model.slides[self.proxy.mapToSource(self.proxy.index(r, 0)).row()].name
+            self.model.names[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
             for r in range(first, last + 1)
         ]
         self.rows_in_view.emit([n for n in names if n not in self.model.thumbs])
@@ -191,12 +191,12 @@ class SlideList(QWidget):
             return []
         out = []
         for r in range(idx.row(), min(self.proxy.rowCount(), idx.row() + around + 1)):
-            out.append(self.model.slides[self.proxy.mapToSource(self.proxy.index(r, 0)).row()].name)
+            out.append(self.model.names[self.proxy.mapToSource(self.proxy.index(r, 0)).row()])
         return out
 
     def ordered_names(self) -> list[str]:
         return [
-            self.model.slides[self.proxy.mapToSource(self.proxy.index(r, 0)).row()].name
+            self.model.names[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
             for r in range(self.proxy.rowCount())
         ]
 

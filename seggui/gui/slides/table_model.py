@@ -11,7 +11,6 @@ from PyQt6.QtCore import QAbstractTableModel, QSortFilterProxyModel, Qt
 from PyQt6.QtGui import QBrush, QColor, QIcon, QPixmap
 
 from seggui.core.facts import SlideFacts
-from seggui.core.slides import Slide
 from seggui.gui.viewer.canvas import to_pixmap
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -68,6 +67,8 @@ class SlideTableModel(QAbstractTableModel):
         "broken masks worse than the mIoU sort in our measurements",
         COL_UNCERTAINTY: "Mean of 1 - (p1 - p2): high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
+        COL_SPLIT: "Training or test part of the folder's split; 'slide' for a whole slide, "
+        "which is reviewed but not in the split",
     }
     #: The cells each fact is shown in.
     FACT_COLUMNS: ClassVar[dict[str, tuple[int, int]]] = {
@@ -81,7 +82,7 @@ class SlideTableModel(QAbstractTableModel):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.slides: list[Slide] = []
+        self.names: list[str] = []  # the tiles, then the whole slides
         self.thumbs: dict[str, QIcon] = {}
         self.pair: tuple[str, str] | None = None  # (annotated, predicted) class names
         self.pair_counts: dict[str, int] = {}
@@ -96,14 +97,14 @@ class SlideTableModel(QAbstractTableModel):
 
     def reset(self, ctx) -> None:
         self.beginResetModel()
-        self.slides = list(ctx.slides)
+        self.names = ctx.scan.names()
         self.thumbs = {}
         self.pair, self.pair_counts = None, {}
-        self._row = {s.name: i for i, s in enumerate(self.slides)}
+        self._row = {name: i for i, name in enumerate(self.names)}
         self.endResetModel()
 
     def rowCount(self, parent=None):
-        return 0 if parent is not None and parent.isValid() else len(self.slides)
+        return 0 if parent is not None and parent.isValid() else len(self.names)
 
     def columnCount(self, parent=None):
         return len(self.HEADERS)
@@ -121,7 +122,7 @@ class SlideTableModel(QAbstractTableModel):
         if not index.isValid() or self.facts is None:
             return None
         facts = self.facts
-        name = self.slides[index.row()].name
+        name = self.names[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(name, col)
@@ -139,14 +140,18 @@ class SlideTableModel(QAbstractTableModel):
         facts = self.facts
         if col == COL_NAME:
             return name
+        whole = facts.ctx.scan.whole(name)
         if col == COL_MASK:
+            if whole is not None:
+                return "GeoJSON" if whole.annotation is not None else "no"
             if facts.is_corrected(name):
                 return "corrected"
-            return "yes" if self.slides[self._row[name]].has_mask else "no"
+            return "yes" if facts.ctx.scan.get(name).has_mask else "no"
         if col == COL_SPLIT:
-            return facts.part(name)
+            return "slide" if whole is not None else facts.part(name)
         if col == COL_SCORE:
-            return _fmt(facts.miou(name))
+            progress = facts.progress(name)
+            return _fmt(facts.miou(name)) + (f" ({progress})" if progress else "")
         if col == COL_QUALITY:
             q = facts.quality(name)
             return _fmt(q.label_quality if q else None)
@@ -211,9 +216,9 @@ class SlideTableModel(QAbstractTableModel):
         """Show, per slide, the pixels annotated as ``pair[0]`` and predicted as ``pair[1]``."""
         self.pair, self.pair_counts = pair, dict(counts)
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, COL_PAIR, COL_PAIR)
-        if self.slides:
+        if self.names:
             self.dataChanged.emit(
-                self.index(0, COL_PAIR), self.index(len(self.slides) - 1, COL_PAIR)
+                self.index(0, COL_PAIR), self.index(len(self.names) - 1, COL_PAIR)
             )
 
     def row_of(self, name: str) -> int | None:
@@ -252,7 +257,7 @@ class SlideFilter(QSortFilterProxyModel):
         facts = model.facts
         if facts is None:
             return True
-        name = model.slides[row].name
+        name = model.names[row]
         if self.state and (facts.state(name) or "unreviewed") != self.state:
             return False
         if self.part and facts.part(name) != self.part:

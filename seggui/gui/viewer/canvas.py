@@ -285,18 +285,48 @@ class ViewPair(QWidget):
             layout.addWidget(view, 1, col)
             layout.setColumnStretch(col, 1)
         layout.setRowStretch(1, 1)
+        self.lock = ViewLock(self.left, self.right)
+        for view in (self.left, self.right):
+            view.hovered.connect(self.hovered)
+            view.resized.connect(lambda v=view: self._view_resized(v))
+
+    @property
+    def fit_mode(self) -> bool:
+        return self.lock.fit_mode
+
+    def _view_resized(self, view: SlideCanvas) -> None:
+        if self.fit_mode and view.has_image():
+            view.fitInView(view.item, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def zoom(self, factor: float) -> None:
+        self.lock.zoom(factor)
+
+    def fit(self) -> None:
+        self.lock.fit_mode = True
+        for view in (self.left, self.right):
+            if view.has_image():
+                view.fitInView(view.item, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def actual_size(self) -> None:
+        self.lock.actual_size()
+
+
+class ViewLock:
+    """Keeps two views of one scene size at the same zoom and position, whichever the user
+    moves; ``fit_mode`` stays on (fit again on resize) until the user zooms."""
+
+    def __init__(self, left: QGraphicsView, right: QGraphicsView):
+        self.left, self.right = left, right
         self._syncing = False
-        self.fit_mode = True  # keep fitting on resize until the user zooms
-        for a, b in ((self.left, self.right), (self.right, self.left)):
-            a.zoomed.connect(lambda f, b=b, a=a: self._user_zoomed(a, b))
+        self.fit_mode = True
+        for a, b in ((left, right), (right, left)):
+            a.zoomed.connect(lambda _f, a=a, b=b: self._user_zoomed(a, b))
             a.horizontalScrollBar().valueChanged.connect(
                 lambda v, b=b: self._follow(b.horizontalScrollBar(), v)
             )
             a.verticalScrollBar().valueChanged.connect(
                 lambda v, b=b: self._follow(b.verticalScrollBar(), v)
             )
-            a.hovered.connect(self.hovered)
-            a.resized.connect(lambda a=a: self._view_resized(a))
 
     def _follow(self, bar, value: int) -> None:
         if self._syncing:
@@ -305,15 +335,12 @@ class ViewPair(QWidget):
         bar.setValue(value)
         self._syncing = False
 
-    def _user_zoomed(self, source: SlideCanvas, target: SlideCanvas) -> None:
+    def _user_zoomed(self, source: QGraphicsView, target: QGraphicsView) -> None:
         self.fit_mode = False
-        self._follow_zoom(source, target)
+        self.follow(source, target)
 
-    def _view_resized(self, view: SlideCanvas) -> None:
-        if self.fit_mode and view.has_image():
-            view.fitInView(view.item, Qt.AspectRatioMode.KeepAspectRatio)
-
-    def _follow_zoom(self, source: SlideCanvas, target: SlideCanvas) -> None:
+    def follow(self, source: QGraphicsView, target: QGraphicsView) -> None:
+        """Give ``target`` the zoom and position of ``source``."""
         self._syncing = True
         target.setTransform(source.transform())
         target.horizontalScrollBar().setValue(source.horizontalScrollBar().value())
@@ -321,19 +348,14 @@ class ViewPair(QWidget):
         self._syncing = False
 
     def zoom(self, factor: float) -> None:
+        """Zoom both about the centre of the view."""
         self.fit_mode = False
         self.left.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.left.zoom(factor)
         self.left.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self._follow_zoom(self.left, self.right)
-
-    def fit(self) -> None:
-        self.fit_mode = True
-        for view in (self.left, self.right):
-            if view.has_image():
-                view.fitInView(view.item, Qt.AspectRatioMode.KeepAspectRatio)
+        self.follow(self.left, self.right)
 
     def actual_size(self) -> None:
         self.fit_mode = False
         self.left.resetTransform()
-        self._follow_zoom(self.left, self.right)
+        self.follow(self.left, self.right)

@@ -1,0 +1,139 @@
+"""A whole slide in the window, offscreen: opened from a folder beside a broken one, drawn
+tile by tile at the level of the zoom, predicted and scored, overlays at every zoom."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QRectF
+from PyQt6.QtGui import QImage
+
+from seggui.core.annotations import load_annotations
+from seggui.core.wsi import open_slide
+from seggui.gui.wsi.view import VIEW_TILE, overlay_scale, tiles_over
+from seggui.model.slide_predict import TileStore, slide_confusion
+from tests.gui.conftest import open_and_wait
+from tests.wsi.conftest import demo_slide_folder
+
+TIMEOUT = 120000
+
+
+def _shot(view) -> np.ndarray:
+    image = view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    ptr = image.constBits()
+    ptr.setsize(image.sizeInBytes())
+    rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def _drawn(window, view) -> bool:
+    """Every tile the view shows now is in the cache."""
+    images, overlays = view.visible_keys()
+    return all(k in window.whole.cache for k in images + overlays)
+
+
+def test_tiles_over_a_rectangle_centre_first():
+    tiles = tiles_over(QRectF(100, 100, 1000, 600), 1.0, 1152, 1152)
+    assert set(tiles) == {(c, r) for c in range(3) for r in range(2)}
+    assert tiles[0] == (1, 0) or tiles[0] == (1, 1)  # the centre (600, 400) is in column 1
+    assert tiles_over(QRectF(0, 0, 5000, 5000), 4.0, 1152, 1152) == [(0, 0)]
+    assert tiles_over(QRectF(2000, 0, 10, 10), 1.0, 1152, 1152) == []
+    assert [overlay_scale(d) for d in (0.3, 1.0, 1.9, 2.0, 7.9, 64.5)] == [1, 1, 1, 2, 4, 64]
+
+
+def test_window_opens_predicts_and_zooms_a_whole_slide(qtbot, window, tmp_path):
+    folder = demo_slide_folder(tmp_path)
+    window.resize(1300, 800)
+    open_and_wait(qtbot, window, folder, 2)
+    model = window.slide_list.model
+    assert model.names == ["broken", "case1"]
+    assert window.stack.currentWidget() is window.wsi_views
+    # The broken slide is a problem on its row, with the reason, and the app goes on.
+    qtbot.waitUntil(
+        lambda: "damaged or truncated" in window.session.facts.problem("broken"), timeout=TIMEOUT
+    )
+    assert "broken" in window.wsi_views.left_title.text()
+
+    window.slide_list.select("case1")
+    qtbot.waitUntil(lambda: window.whole.current is not None, timeout=TIMEOUT)
+    o = window.whole.current
+    assert o.entry.name == "case1" and len(o.slide.levels) == 2
+    facts = window.session.facts
+    qtbot.waitUntil(
+        lambda: bool(o.progress()[2] and facts.progress("case1") is None and facts.scores("case1")),
+        timeout=TIMEOUT,
+    )
+    assert "case1" in model.thumbs  # the list shows the slide's thumbnail
+    # Scores: the sum of the tiles' confusion equals a recount from the store.
+    scores = window.session.facts.scores("case1")
+    assert scores is not None and scores.miou > 0.8
+    slide = open_slide(o.entry.path)
+    recount = slide_confusion(
+        o.plan,
+        TileStore(o.store.folder, o.plan.grid),
+        load_annotations(o.entry.annotation, window.session.ctx.classes),
+        4,
+    )
+    slide.close()
+    assert np.array_equal(recount, scores.confusion)
+    assert window.session.facts.records.total("folder") is None  # whole slides apart
+    assert "mIoU" in window.wsi_views.right_title.text()
+
+    left, right = window.wsi_views.views()
+    # Overview: the whole slide fits, drawn from the reduced level; overlays on both views.
+    window.wsi_views.fit()
+    qtbot.waitUntil(lambda: _drawn(window, right), timeout=TIMEOUT)
+    assert left.level() == 1 and overlay_scale(left.downsample()) > 1
+    on = [_shot(v) for v in (left, right)]
+    window.overlay.enabled.setChecked(False)
+    off = [_shot(v) for v in (left, right)]
+    window.overlay.enabled.setChecked(True)
+    for a, b in zip(on, off, strict=True):
+        assert np.abs(a.astype(int) - b.astype(int)).mean() > 5
+
+    # Full resolution at the top-left corner: level 0, and only the tiles on screen are read.
+    reads = []
+    original = o.slide.read_region
+    o.slide.read_region = lambda level, x, y, w, h: (
+        reads.append((level, x, y)),
+        original(level, x, y, w, h),
+    )[1]
+    window.wsi_views.actual_size()
+    left.centerOn(300, 300)
+    window.whole.cache.clear()
+    reads.clear()
+    window.whole.request()
+    qtbot.waitUntil(lambda: _drawn(window, right), timeout=TIMEOUT)
+    assert left.level() == 0 and right.transform().m11() == left.transform().m11()
+    visible = left.visible_rect()
+    level0 = [(x, y) for level, x, y in reads if level == 0]
+    assert level0 and len(level0) < 9
+    for x, y in level0:
+        assert QRectF(x, y, VIEW_TILE, VIEW_TILE).intersects(visible)
+    on = _shot(right)
+    window.overlay.enabled.setChecked(False)
+    assert np.abs(on.astype(int) - _shot(right).astype(int)).mean() > 5
+    window.overlay.enabled.setChecked(True)
+
+    # The difference view and the next-worst region.
+    window.overlay.difference.setChecked(True)
+    assert right.field == "difference" and "Difference" in window.wsi_views.right_title.text()
+    worst = window.whole.regions[0]
+    assert all(worst[0] >= r[0] for r in window.whole.regions)
+    text = window.whole.step_region(1)
+    assert text.startswith("Region 1 of")
+    box = worst[1]
+    assert left.visible_rect().contains(QRectF(box[0], box[1], box[2] - box[0], box[3] - box[1]))
+
+    # Back to the list's other slide and again: the store makes the second visit instant.
+    window.slide_list.select("broken")
+    window.slide_list.select("case1")
+    qtbot.waitUntil(lambda: window.whole.current is not None, timeout=TIMEOUT)
+    assert window.whole.current.progress()[2]
+
+
+def test_opening_a_slide_file_opens_its_folder_on_it(qtbot, window, tmp_path):
+    folder = demo_slide_folder(tmp_path)
+    window.open_folder(folder / "case1.tiff")
+    qtbot.waitUntil(lambda: window.whole.current is not None, timeout=TIMEOUT)
+    assert window.session.current == "case1" and window.whole.current.entry.name == "case1"
+    assert window.session.ctx.root == folder
