@@ -83,7 +83,7 @@ def main() -> None:
     left, right = pair.views()
 
     def drawn() -> bool:
-        keys = [k for v in (left, right) for k in sum(v.visible_keys(), [])]
+        keys = [k for v in (left, right) for part in v.visible_keys() for k in part]
         return all(k in whole.cache for k in keys)
 
     # First view: choose the slide again from the list, as a user going back to it.

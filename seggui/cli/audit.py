@@ -55,25 +55,34 @@ def run(args) -> int:
         settings.base_filters, settings.depth = meta.base_filters, meta.depth
         model_name = str(args.model)
     bar = ProgressBar("audit")
-    try:
-        result = run_audit(
-            ctx,
-            settings,
-            args.folds,
-            args.time_budget,
-            lambda p: bar(p.epoch, p.epochs, progress_text(p)),
-            model_name=model_name,
-            tta=args.tta,
-        )
-    except TrainingError as exc:
-        raise CliError(str(exc)) from exc
-    path = save_audit(ctx.workspace, result)
-    data = result.to_json()
-    problems = data["problems"] + [p.to_json() for p in ctx.scan.all_problems()]
+    data = {"slides": [], "problems": []}
+    result = path = None
+    if any(s.scorable for s in ctx.slides) or not ctx.scan.whole_slides:
+        try:
+            result = run_audit(
+                ctx,
+                settings,
+                args.folds,
+                args.time_budget,
+                lambda p: bar(p.epoch, p.epochs, progress_text(p)),
+                model_name=model_name,
+                tta=args.tta,
+            )
+        except TrainingError as exc:
+            raise CliError(str(exc)) from exc
+        path = save_audit(ctx.workspace, result)
+        data = result.to_json()
+    whole, whole_problems = _whole_slides(ctx, args.model) if ctx.scan.whole_slides else ([], [])
+    data["slides"] += whole
+    problems = (
+        data["problems"]
+        + [p.to_json() for p in whole_problems]
+        + [p.to_json() for p in ctx.scan.all_problems()]
+    )
     if args.json:
         out = {
             "model": model_name,
-            "folds": result.folds,
+            "folds": result.folds if result is not None else 0,
             "slides": [
                 {
                     k: row[k]
@@ -86,6 +95,7 @@ def run(args) -> int:
                         "softmin",
                     )
                 }
+                | ({"worst_regions": row["worst_regions"]} if "worst_regions" in row else {})
                 for row in data["slides"]
             ],
             "problems": problems,
@@ -98,9 +108,44 @@ def run(args) -> int:
         print(f"{row['name']:30} {q:>13} {row['uncertainty']:>11.4f} {row['issue_pixels']:>9}")
     for p in problems:
         print(f"problem: {p['name']}: {p['reason']}")
-    print(
-        f"{len(data['slides'])} slides scored out of sample by {result.folds} fold models in "
-        f"{result.seconds:.0f} s; saved in {path}",
-        file=sys.stderr,
-    )
+    if result is not None:
+        print(
+            f"{len(data['slides']) - len(whole)} slides scored out of sample by {result.folds} "
+            f"fold models in {result.seconds:.0f} s; saved in {path}",
+            file=sys.stderr,
+        )
+    if whole:
+        print(
+            f"{len(whole)} whole slides scored by the active model (never trained on: whole "
+            "slides are not in the split), tile by tile",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _whole_slides(ctx, explicit: str | None) -> tuple[list[dict], list]:
+    """Whole slides' label quality under the active (or given) model, with each slide's
+    five worst regions (level-0 boxes)."""
+    from seggui.cli.common import load_predictor
+    from seggui.core.predcache import model_key
+    from seggui.model.slide_predict import whole_slide_quality
+
+    path, predictor, meta = load_predictor(ctx, explicit)
+    found, problems = whole_slide_quality(
+        predictor,
+        model_key(path),
+        ctx.scan.whole_slides,
+        meta.classes,
+        ctx.workspace,
+        meta.depth,
+        progress=ProgressBar("whole slides"),
+    )
+    rows = []
+    for w in found:
+        row = {"name": w.name, **w.quality.to_json()}
+        row["worst_regions"] = [
+            {"box": [round(v) for v in box], "label_quality": round(q, 4)}
+            for q, box in w.worst_regions
+        ]
+        rows.append(row)
+    return rows, problems

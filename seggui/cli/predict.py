@@ -11,7 +11,7 @@ from seggui.cli.common import ProgressBar, load_predictor, open_context, quiet_t
 NAME = "predict"
 HELP = "write predicted masks (mode P PNGs)"
 SYNOPSIS = "seggui predict FOLDER --out DIR [--model PATH]"
-SUMMARY = "one mode-P PNG per image, same name and size"
+SUMMARY = "one mode-P PNG per image (whole slides: label TIFF)"
 
 
 def add_arguments(p) -> None:
@@ -34,8 +34,28 @@ def run(args) -> int:
         meta.classes,
         ProgressBar("predict"),
     )
+    rate(len(written), time.monotonic() - started)
+    whole = []
+    if ctx.scan.whole_slides:
+        from seggui.core.predcache import model_key
+        from seggui.model.slide_export import predict_whole_slides
+
+        whole, more = predict_whole_slides(
+            predictor,
+            model_key(path),
+            ctx.scan.whole_slides,
+            meta.classes,
+            ctx.workspace,
+            meta.depth,
+            Path(args.out),
+            ProgressBar("whole slides"),
+        )
+        problems += more
     for p in problems:
         print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
-    rate(len(written), time.monotonic() - started)
-    print(f"wrote {len(written)} masks to {args.out} with {path.name}")
-    return 0 if written or not ctx.slides else 1
+    print(
+        f"wrote {len(written)} masks"
+        + (f" and {len(whole)} whole-slide label images (NAME.labels.tiff)" if whole else "")
+        + f" to {args.out} with {path.name}"
+    )
+    return 0 if written or whole or not (ctx.slides or ctx.scan.whole_slides) else 1

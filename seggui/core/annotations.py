@@ -134,6 +134,16 @@ def _bbox(geometry: dict) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+def load_annotation_for(path: str | Path, classes: ClassSet, slide_size: tuple[int, int]):
+    """A whole slide's annotation: QuPath GeoJSON, or a label image
+    (:mod:`seggui.core.label_image`) sized against the slide's ``(width, height)``."""
+    from seggui.core.label_image import LabelImageAnnotations, is_label_image
+
+    if is_label_image(Path(path)):
+        return LabelImageAnnotations(Path(path), len(classes), slide_size)
+    return load_annotations(path, classes)
+
+
 def load_annotations(path: str | Path, classes: ClassSet) -> SlideAnnotations:
     """A slide's annotations from QuPath GeoJSON, matched to ``classes`` by name."""
     index = {c.name.lower(): i for i, c in enumerate(classes)}

@@ -2,10 +2,13 @@
 
 Scores (confusion matrices with running totals) live in :class:`ScoreRecords`; label
 quality from the active model (in sample) and from an audit (out of sample) here, side by
-side; review marks in the :class:`ReviewStore`; whether a mask was corrected in the
+side; review marks (of slides, and of whole slides' regions) in the :class:`ReviewStore`;
+a whole slide's running scores and prediction progress here, apart from the folder's
+totals; whether a mask was corrected in the
 :class:`MaskStore`; problems found after the scan (a slide that failed to load or predict)
 here. Whoever changes a fact does it through this object, which tells its listeners
-``(name, fact)``, where fact is "score", "quality", "review", "corrected" or "problem";
+``(name, fact)``, where fact is "score", "quality", "review", "regions", "corrected" or
+"problem";
 the slide list, the panels and the CSV read from it and keep no copies.
 
 An edit drops the slide's audit score here (the audit scored the old mask); the rule that a
@@ -145,6 +148,19 @@ class SlideFacts:
         review = self.reviews.set(name, state, note)
         self._tell(name, "review")
         return review
+
+    def mark_region(self, name: str, box, state: str | None, source: str):
+        """Mark a region of whole slide ``name`` (see :class:`RegionReview`)."""
+        region = self.reviews.set_region(name, box, state, source)
+        self._tell(name, "regions")
+        return region
+
+    def remove_region(self, name: str, box) -> None:
+        self.reviews.remove_region(name, box)
+        self._tell(name, "regions")
+
+    def regions(self, name: str):
+        return self.reviews.regions(name)
 
     def mask_saved(self, name: str, review_changed: bool) -> None:
         """A correction of ``name`` was saved (and :func:`corrected_after_save` applied)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seggui.core import slide_mpp
 from seggui.core import workspace as ws
 from seggui.core.atomic import atomic_write_text
 from seggui.core.cancel import CancelToken, ProgressFn, no_progress
@@ -86,7 +87,11 @@ def resolve_classes(root: Path, scan: FolderScan, workspace: Path | None = None)
             except ClassesError as exc:
                 scan.problems.append(Problem(CLASSES_FILE, f"{exc}; classes taken from the masks"))
                 break
-    annotated = [w.annotation for w in scan.whole_slides if w.annotation is not None]
+    annotated = [
+        w.annotation
+        for w in scan.whole_slides
+        if w.annotation is not None and w.annotation.suffix.lower() in (".geojson", ".json")
+    ]
     if annotated and not any(s.mask_path for s in scan.slides):
         from seggui.core.annotations import class_names
 
@@ -155,6 +160,7 @@ def open_folder(
     root = Path(root)
     scan = scan_folder(root, progress, cancel)
     workspace = workspace_dir(root)
+    slide_mpp.apply(scan, workspace)
     classes = resolve_classes(root, scan, workspace)
     masks = MaskStore(scan, workspace, classes)
     masks.apply_overrides()  # corrected masks kept in the workspace are used everywhere

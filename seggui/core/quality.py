@@ -82,6 +82,54 @@ def issue_mask(p_annotated_u8: np.ndarray, labels: np.ndarray, truth: np.ndarray
     return (labels != truth) & (p_annotated_u8 < round(ISSUE_PROBABILITY * 255))
 
 
+class QualitySums:
+    """A whole slide's label quality summed tile by tile: the same numbers as
+    :func:`slide_quality` on the stitched slide (a test checks it), over annotated pixels
+    only (truth at or above ``n_classes`` is unknown), without holding the slide."""
+
+    def __init__(self, n_classes: int):
+        self.n = n_classes
+        self.sums = np.zeros(n_classes, np.float64)
+        self.pixels = np.zeros(n_classes, np.int64)
+        self.margin_sum = 0.0
+        self.predicted = 0
+        self.issues = 0
+        self.soft_num = 0.0  # softmin without the shift: exp(-s / T) >= exp(-10) never underflows
+        self.soft_den = 0.0
+
+    def add(self, probs_u8, labels, margin, truth) -> float:
+        """Take one tile; returns the tile's own class-balanced label quality (nan when
+        nothing in it is annotated)."""
+        self.margin_sum += float(np.sum(margin, dtype=np.float64))
+        self.predicted += margin.size
+        known = truth < self.n
+        if not known.any():
+            return float("nan")
+        t = truth[known]
+        p = annotated_probability(probs_u8, np.where(known, truth, 0))[known]
+        index = t.astype(np.intp)
+        pixels = np.bincount(index, minlength=self.n)
+        sums = np.bincount(index, weights=p.astype(np.float64), minlength=self.n)
+        self.pixels += pixels
+        self.sums += sums
+        self.issues += int(((labels[known] != t) & (p < round(ISSUE_PROBABILITY * 255))).sum())
+        s = p.astype(np.float64) / 255.0
+        w = np.exp(-s / TEMPERATURE)
+        self.soft_num += float(np.dot(s, w))
+        self.soft_den += float(w.sum())
+        present = pixels > 0
+        return float(np.mean(sums[present] / pixels[present]) / 255.0)
+
+    def result(self, out_of_sample: bool = False) -> SlideQuality:
+        uncertainty = 1.0 - self.margin_sum / self.predicted if self.predicted else float("nan")
+        present = self.pixels > 0
+        if not present.any():
+            return SlideQuality(float("nan"), uncertainty, 0, out_of_sample)
+        quality = float(np.mean(self.sums[present] / self.pixels[present]) / 255.0)
+        low = self.soft_num / self.soft_den
+        return SlideQuality(quality, uncertainty, self.issues, out_of_sample, low)
+
+
 def slide_quality(
     probs_u8: np.ndarray,
     labels: np.ndarray,

@@ -24,6 +24,18 @@ class Review:
     updated: float
 
 
+@dataclass(frozen=True)
+class RegionReview:
+    """A mark on a region of a whole slide: a rectangle in level-0 pixels that the reviewer
+    drew (``source`` "drawn") or the ranking proposed ("ranked")."""
+
+    slide: str
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1
+    source: str
+    state: str | None
+    updated: float
+
+
 class ReviewStore:
     """Per-slide review marks for one workspace."""
 
@@ -47,6 +59,11 @@ class ReviewStore:
                 self._conn.execute(
                     "CREATE TABLE IF NOT EXISTS review (name TEXT PRIMARY KEY, state TEXT, "
                     "note TEXT NOT NULL DEFAULT '', updated REAL NOT NULL)"
+                )
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS region (slide TEXT, x0 REAL, y0 REAL, x1 REAL, "
+                    "y1 REAL, source TEXT NOT NULL, state TEXT, updated REAL NOT NULL, "
+                    "PRIMARY KEY(slide, x0, y0, x1, y1))"
                 )
                 return
             except sqlite3.OperationalError as exc:
@@ -92,6 +109,39 @@ class ReviewStore:
         with self._lock:
             rows = self._conn.execute("SELECT name, state, note, updated FROM review").fetchall()
         return {r[0]: Review(*r) for r in rows}
+
+    def set_region(
+        self, slide: str, box: tuple[float, float, float, float], state: str | None, source: str
+    ) -> RegionReview:
+        """Mark a region of ``slide`` (a drawn region is kept even without a mark)."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"state must be one of {STATES} or None, not {state!r}")
+        box = tuple(float(v) for v in box)
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO region(slide, x0, y0, x1, y1, source, state, updated) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(slide, x0, y0, x1, y1) DO UPDATE "
+                "SET state=excluded.state, updated=excluded.updated",
+                (slide, *box, source, state, time.time()),
+            )
+        return next(r for r in self.regions(slide) if r.box == box)
+
+    def remove_region(self, slide: str, box: tuple[float, float, float, float]) -> None:
+        with self._lock:
+            self._conn.execute(
+                "DELETE FROM region WHERE slide=? AND x0=? AND y0=? AND x1=? AND y1=?",
+                (slide, *(float(v) for v in box)),
+            )
+
+    def regions(self, slide: str) -> list[RegionReview]:
+        """The slide's marked or drawn regions, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT x0, y0, x1, y1, source, state, updated FROM region WHERE slide=? "
+                "ORDER BY updated",
+                (slide,),
+            ).fetchall()
+        return [RegionReview(slide, tuple(r[:4]), r[4], r[5], r[6]) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.imageio import SlideFileError, read_header
+from seggui.core.label_image import is_label_image, label_image_of
 from seggui.core.wsi import SLIDE_SUFFIXES, is_whole_slide
 
 IMAGE_EXTS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
@@ -68,13 +69,14 @@ class Problem:
 
 @dataclass
 class WholeSlideFile:
-    """A whole slide in the folder (a pyramid, read a region at a time) and its QuPath
-    GeoJSON annotation, if one lies beside it (``NAME.geojson``, or in ``annotations/`` or
-    ``geojson/``)."""
+    """A whole slide in the folder (a pyramid, read a region at a time) and its annotation,
+    if one lies beside it (``NAME.geojson``, or in ``annotations/`` or ``geojson/``; else a
+    label image ``NAME.labels.png|tif|tiff``)."""
 
     name: str
     path: Path
     annotation: Path | None = None
+    mpp: float | None = None  # set by the user (slide_mpp.json), else the file's own
 
 
 @dataclass
@@ -185,6 +187,8 @@ def scan_folder(
         image_files = [p for p in files if not p.stem.endswith(MASK_SUFFIX)]
         mask_groups = _group([p for p in files if p.stem.endswith(MASK_SUFFIX)])
         mask_groups = {k[: -len(MASK_SUFFIX)]: v for k, v in mask_groups.items()}
+    labels = [p for p in image_files if is_label_image(p)]  # whole slides' annotations
+    image_files = [p for p in image_files if p not in labels]
     whole = [p for p in image_files if is_whole_slide(p)]
     image_files = [p for p in image_files if p not in whole]
     image_groups = _group(image_files)
@@ -238,10 +242,16 @@ def scan_folder(
 
 
 def _annotation_of(root: Path, slide: Path) -> Path | None:
-    for place in (slide.parent, *(root / d for d in ANNOTATION_DIRS)):
+    """The slide's QuPath GeoJSON, else its label image (``NAME.labels.png|tif|tiff``)."""
+    places = (slide.parent, *(root / d for d in ANNOTATION_DIRS))
+    for place in places:
         candidate = place / f"{slide.stem}.geojson"
         if candidate.is_file():
             return candidate
+    for place in places:
+        found = label_image_of(place, slide.stem)
+        if found is not None:
+            return found
     return None
 
 

@@ -138,10 +138,17 @@ def _rgb(region) -> np.ndarray:
     return np.ascontiguousarray(region[..., :3], dtype=np.uint8)
 
 
-def open_slide(path: str | Path) -> WholeSlide:
+def open_slide(path: str | Path, mpp: float | None = None) -> WholeSlide:
     """Open a whole slide with the first reader that can; ``SlideFileError`` with the reasons
-    when none can (damaged, truncated or unsupported)."""
-    path = Path(path)
+    when none can (damaged, truncated or unsupported). ``mpp``, when given, is the
+    resolution the user set, in place of the file's."""
+    slide = _open(Path(path))
+    if mpp is not None:
+        slide.mpp, slide.mpp_known = float(mpp), True
+    return slide
+
+
+def _open(path: Path) -> WholeSlide:
     if not path.is_file():
         raise SlideFileError(path, "no such file")
     reasons = []

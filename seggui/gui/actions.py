@@ -180,6 +180,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Whole slide: jump to the next-worst region (most disagreement with the annotation)",
     ),
     ActionSpec("previous_region", "view", "Previous re&gion", ("Shift+N",)),
+    ActionSpec("slide_mpp", "view", "Whole slide's resolution (µm per pixel)…"),
     ActionSpec("mark_1", "view", "Mark accepted", ("1",), separator=True),
     ActionSpec("mark_2", "view", "Mark needs fix", ("2",)),
     ActionSpec("mark_3", "view", "Mark rejected", ("3",)),

@@ -19,6 +19,7 @@ from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -56,8 +57,16 @@ from seggui.gui.wsi.view import WholeSlidePair
 DEMO_COUNT = 40
 
 
+SLIDES_WIDTH, PANELS_WIDTH = 360, 250  # the docks' first widths: the views get the rest
+
+
 def demo_folder() -> Path:
     return user_data_dir() / "demo"
+
+
+def first_size(screen) -> tuple[int, int]:
+    """The window's size on first run: the screen's, up to 1600 x 1000."""
+    return min(screen.width(), 1600), min(screen.height(), 1000)
 
 
 class MainWindow(QMainWindow):
@@ -66,7 +75,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.setWindowTitle("seggui")
-        self.resize(1500, 900)
+        self.resize(*first_size(self.screen().availableGeometry()))
         self.session = Session(self)
         self._build_status_bar()
         self.feedback = Feedback(self, self.task_label)
@@ -114,6 +123,7 @@ class MainWindow(QMainWindow):
             self.editor,
             menus["file"].addMenu("Open &Recent"),
             self.open_folder,
+            self.slide_list,
         )
         self.actions = self._build_actions(menus)
         self.editor_bar = EditorBar(self.editor, self.actions)
@@ -136,9 +146,15 @@ class MainWindow(QMainWindow):
         slides_dock = self._dock("Slides", self.slide_list, left, "slides")
         side = QWidget()
         sl = QVBoxLayout(side)
+        sl.setContentsMargins(2, 2, 2, 2)
         for widget, stretch in ((self.overlay, 0), (self.review, 0), (self.scores, 1)):
             sl.addWidget(widget, stretch)
-        panels_dock = self._dock("Overlay, review and scores", side, right, "panels")
+        side.setMinimumHeight(side.sizeHint().height())
+        panel_scroll = QScrollArea()  # a short window scrolls the panels, never cuts them
+        panel_scroll.setWidget(side)
+        panel_scroll.setWidgetResizable(True)
+        panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        panels_dock = self._dock("Overlay, review and scores", panel_scroll, right, "panels")
         scroll = QScrollArea()
         scroll.setWidget(self.retrain)
         scroll.setWidgetResizable(True)
@@ -146,7 +162,8 @@ class MainWindow(QMainWindow):
         # A tab beside the panels: the retrain panel needs the full height for its curves.
         self.tabifyDockWidget(panels_dock, self.retrain_dock)
         self.retrain_dock.hide()
-        self.resizeDocks([slides_dock, panels_dock], [360, 330], Qt.Orientation.Horizontal)
+        self._side_docks = (slides_dock, panels_dock)
+        self._docks_sized = False  # the first show sizes them, unless the user's layout is restored
 
     def _build_status_bar(self) -> None:
         self.folder_label, self.model_label = QLabel("No folder"), QLabel("No model")
@@ -187,20 +204,21 @@ class MainWindow(QMainWindow):
             "previous": lambda: self.slide_list.step(-1),
             "next_region": lambda: self._step_region(1),
             "previous_region": lambda: self._step_region(-1),
+            "slide_mpp": self.edit_slide_mpp,
             "load_model": models.choose,
             "retrain": models.show_retrain,
             "evaluate": scores.evaluate_test,
             "audit": models.show_audit,
             "shortcuts": self.show_shortcuts,
             "about": self.show_about,
-            "tool_pan": e.escape,
+            "tool_pan": lambda: (e.escape(), self.whole.clear_active()),
         }
         for tool in ("brush", "eraser", "fill", "lasso", "take"):
             slots[f"tool_{tool}"] = lambda _=False, t=tool: e.set_tool(t)
         for i in range(1, 10):
             slots[f"class_{i}"] = lambda _=False, k=i - 1: e.set_class(k)
         for i, state in enumerate(STATES):
-            slots[f"mark_{i + 1}"] = lambda _=False, s=state: review.toggle(s)
+            slots[f"mark_{i + 1}"] = lambda _=False, s=state: self._mark(s)
         return action_table.build(self, slots, menus)
 
     def _connect(self) -> None:
@@ -323,6 +341,34 @@ class MainWindow(QMainWindow):
         """The view pair on screen: the tile views or the whole-slide views."""
         return self.wsi_views if self.stack.currentWidget() is self.wsi_views else self.views
 
+    def edit_slide_mpp(self) -> None:
+        """Set the microns per pixel of the whole slide shown (its file may not say them)."""
+        o = self.whole.current
+        if o is None:
+            self.feedback.status("Choose a whole slide in the list first")
+            return
+        known = "from the file" if o.slide.mpp_known else "assumed: the file does not say"
+        value, ok = QInputDialog.getDouble(
+            self,
+            "Whole slide's resolution",
+            f"{o.entry.name}: microns per pixel at full resolution ({known})",
+            o.slide.mpp,
+            0.01,
+            100.0,
+            4,
+        )
+        if ok:
+            self.whole.set_mpp(value)
+
+    def _mark(self, state: str) -> None:
+        """Keys 1-4: the active region of a whole slide, else the slide."""
+        if self._shown_views() is self.wsi_views:
+            text = self.whole.mark_active(state)
+            if text is not None:
+                self.feedback.status(text)
+                return
+        self.review_control.toggle(state)
+
     def _step_region(self, delta: int) -> None:
         if self._shown_views() is not self.wsi_views:
             self.feedback.status("Regions are for whole slides: open one from the list")
@@ -357,6 +403,15 @@ class MainWindow(QMainWindow):
             "disagree, fixing the annotation in place, and retraining on a fixed, "
             "saved split.</p>",
         )
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._docks_sized:
+            self._docks_sized = True
+            if not self.settings_control.restored_layout:
+                self.resizeDocks(
+                    list(self._side_docks), [SLIDES_WIDTH, PANELS_WIDTH], Qt.Orientation.Horizontal
+                )
 
     def closeEvent(self, event) -> None:
         self.settings_control.save()

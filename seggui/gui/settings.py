@@ -25,8 +25,11 @@ class SettingsController:
         editor: Editor,
         recent_menu: QMenu,
         open_folder: Callable[[str], None],
+        slide_list=None,
     ):
         self.settings, self.window = settings, window
+        self.slide_list = slide_list
+        self.restored_layout = False  # True when the user's own dock layout was restored
         self.overlay, self.editor = overlay, editor
         self.recent_menu, self.open_folder = recent_menu, open_folder
         recent_menu.aboutToShow.connect(self.fill_recent)
@@ -36,12 +39,16 @@ class SettingsController:
         if s.value("geometry") is not None:
             self.window.restoreGeometry(s.value("geometry"))
         if s.value("windowState") is not None:
-            self.window.restoreState(s.value("windowState"))
+            self.restored_layout = bool(self.window.restoreState(s.value("windowState")))
         self.overlay.opacity.setValue(int(s.value("overlay/opacity", 45)))
         self.overlay.enabled.setChecked(s.value("overlay/enabled", "true") in (True, "true"))
         contour = s.value("overlay/contour", "false") in (True, "true")
         (self.overlay.contour if contour else self.overlay.fill).setChecked(True)
         self.editor.set_size(int(s.value("editor/size", 9)))
+        hidden = s.value("slides/hidden")
+        if self.slide_list is not None and hidden is not None:
+            hidden = [hidden] if isinstance(hidden, str) else list(hidden)
+            self.slide_list.set_hidden_columns(int(c) for c in hidden if str(c).isdigit())
 
     def save(self) -> None:
         s = self.settings
@@ -51,6 +58,8 @@ class SettingsController:
         s.setValue("overlay/enabled", self.overlay.enabled.isChecked())
         s.setValue("overlay/contour", self.overlay.contour.isChecked())
         s.setValue("editor/size", self.editor.size)
+        if self.slide_list is not None:
+            s.setValue("slides/hidden", [str(c) for c in self.slide_list.hidden_columns()])
         s.sync()
 
     def last_folder(self) -> str:

@@ -174,7 +174,7 @@ def export_whole_slides(
     """Write ``NAME.geojson`` for each whole slide (its prediction when a ``predictor`` is
     given, predicted over the tissue or taken from the store; else its annotation) and
     ``areas.csv`` beside them; returns (slides written, problems, area rows)."""
-    from seggui.core.annotations import load_annotations
+    from seggui.core.annotations import load_annotation_for
     from seggui.core.imageio import SlideFileError
     from seggui.core.slides import Problem
     from seggui.core.wsi import open_slide
@@ -186,7 +186,7 @@ def export_whole_slides(
         if progress is not None:
             progress(i, len(entries), entry.name)
         try:
-            slide = open_slide(entry.path)
+            slide = open_slide(entry.path, entry.mpp)
         except SlideFileError as exc:
             problems.append(Problem(entry.name, str(exc)))
             continue
@@ -201,8 +201,13 @@ def export_whole_slides(
                 problems.append(Problem(entry.name, f"no annotation ({entry.name}.geojson)"))
                 continue
             else:
-                annotations = load_annotations(entry.annotation, classes)
+                annotations = load_annotation_for(entry.annotation, classes, slide.dimensions)
                 problems += [Problem(entry.name, t) for t in annotations.problems]
+                if not isinstance(annotations, SlideAnnotations):
+                    problems.append(
+                        Problem(entry.name, "the annotation is a label image: nothing to export")
+                    )
+                    continue
                 collection, pixels = annotation_geojson(annotations, classes)
                 source = "annotation"
             write_geojson(out_dir / f"{entry.name}.geojson", collection)
@@ -221,3 +226,68 @@ def export_whole_slides(
     if progress is not None:
         progress(len(entries), len(entries), "")
     return done, problems, rows
+
+
+def predict_whole_slides(
+    predictor,
+    model_key: str,
+    entries,
+    classes: ClassSet,
+    workspace: Path,
+    depth: int,
+    out_dir: str | Path,
+    progress=None,
+    cancel=None,
+):
+    """Predict each whole slide's tissue (or take it from the store) and write
+    ``out_dir/NAME.labels.tiff``: the classes at the model's resolution as a tiled,
+    pyramidal label image whose description states its downsample, so it can lie beside
+    the slide as its annotation. Glass, never predicted, is 255 (unknown)."""
+    from seggui.core.classes import display_colors
+    from seggui.core.imageio import SlideFileError
+    from seggui.core.label_image import write_label_pyramid
+    from seggui.core.overlay import CLEAR
+    from seggui.core.slides import Problem
+    from seggui.core.wsi import open_slide
+    from seggui.model.slide_layers import ProbabilityOverview, label_layer
+    from seggui.model.slide_predict import plan_slide, predict_slide, store_for
+
+    out_dir = Path(out_dir)
+    written, problems = [], []
+    for i, entry in enumerate(entries):
+        if progress is not None:
+            progress(i, len(entries), entry.name)
+        try:
+            slide = open_slide(entry.path, entry.mpp)
+        except SlideFileError as exc:
+            problems.append(Problem(entry.name, str(exc)))
+            continue
+        try:
+            plan = plan_slide(slide, depth)
+            store = store_for(workspace, model_key, entry.path, plan.grid)
+            predict_slide(predictor, plan, store, cancel=cancel)
+        finally:
+            slide.close()
+        grid = plan.grid
+
+        def tiles(grid=grid, store=store):
+            for row in range(grid.rows):
+                for col in range(grid.columns):
+                    out = np.full((grid.tile, grid.tile), CLEAR, np.uint8)
+                    if store.has(col, row):
+                        labels = store.get(col, row).labels
+                        out[: labels.shape[0], : labels.shape[1]] = labels
+                    yield out
+
+        overview = ProbabilityOverview.of_store(store, len(classes))
+        small = label_layer(overview.probs, overview.known)
+        reduced = [(overview.step * 4**k, small[:: 4**k, :: 4**k]) for k in range(3)]
+        path = out_dir / f"{entry.name}.labels.tiff"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_label_pyramid(
+            path, tiles(), grid.width, grid.height, plan.factor, reduced, display_colors(classes)
+        )
+        written.append(path)
+    if progress is not None:
+        progress(len(entries), len(entries), "")
+    return written, problems

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -23,7 +24,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from seggui.core.annotations import SlideAnnotations
 from seggui.core.cancel import CancelToken
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError
@@ -161,9 +161,7 @@ def predict_slide(
     return done
 
 
-def slide_confusion(
-    plan: SlidePlan, store: TileStore, annotations: SlideAnnotations, n_classes: int
-) -> np.ndarray:
+def slide_confusion(plan: SlidePlan, store: TileStore, annotations, n_classes: int) -> np.ndarray:
     """The slide's confusion matrix over its annotated pixels, summed tile by tile (tiles
     not predicted, glass, count as not predicted: their annotated pixels are not scored)."""
     total = np.zeros((n_classes, n_classes), np.int64)
@@ -197,7 +195,7 @@ def score_whole_slides(
 ) -> tuple[dict[str, Scores], list[Problem]]:
     """Predict (or take from the cache) each whole slide's tissue and score it against its
     GeoJSON; slides that cannot be scored come back as problems with the reason."""
-    from seggui.core.annotations import load_annotations
+    from seggui.core.annotations import load_annotation_for
     from seggui.core.wsi import open_slide
 
     scores: dict[str, Scores] = {}
@@ -206,7 +204,7 @@ def score_whole_slides(
         if progress is not None:
             progress(i, len(entries), entry.name)
         try:
-            slide = open_slide(entry.path)
+            slide = open_slide(entry.path, entry.mpp)
             if entry.annotation is None:
                 slide.close()
                 problems.append(Problem(entry.name, f"no annotation ({entry.name}.geojson)"))
@@ -219,7 +217,7 @@ def score_whole_slides(
                     )
                 )
             try:
-                annotations = load_annotations(entry.annotation, classes)
+                annotations = load_annotation_for(entry.annotation, classes, slide.dimensions)
                 plan = plan_slide(slide, depth, model_mpp)
                 store = store_for(workspace, model_key, entry.path, plan.grid)
                 predict_slide(predictor, plan, store, cancel=cancel)
@@ -237,3 +235,67 @@ def score_whole_slides(
     if progress is not None:
         progress(len(entries), len(entries), "")
     return scores, problems
+
+
+@dataclass
+class WholeSlideQuality:
+    """A whole slide's label quality, and its regions (model tiles, level-0 boxes) with the
+    lowest label quality first."""
+
+    name: str
+    quality: object  # SlideQuality
+    worst_regions: list[tuple[float, tuple[float, float, float, float]]]
+
+
+def whole_slide_quality(
+    predictor: Predictor,
+    model_key: str,
+    entries: list[WholeSlideFile],
+    classes: ClassSet,
+    workspace: Path,
+    depth: int,
+    regions: int = 5,
+    progress: Callable[[int, int, str], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[list[WholeSlideQuality], list[Problem]]:
+    """Label quality of each annotated whole slide under ``predictor``, summed tile by tile
+    over its tissue (predicted now or taken from the store)."""
+    from seggui.core.annotations import load_annotation_for
+    from seggui.core.quality import QualitySums
+    from seggui.core.wsi import open_slide
+
+    out: list[WholeSlideQuality] = []
+    problems: list[Problem] = []
+    for i, entry in enumerate(entries):
+        if progress is not None:
+            progress(i, len(entries), entry.name)
+        if entry.annotation is None:
+            problems.append(Problem(entry.name, f"no annotation ({entry.name}.geojson)"))
+            continue
+        try:
+            slide = open_slide(entry.path, entry.mpp)
+            try:
+                annotations = load_annotation_for(entry.annotation, classes, slide.dimensions)
+                plan = plan_slide(slide, depth)
+                store = store_for(workspace, model_key, entry.path, plan.grid)
+                predict_slide(predictor, plan, store, cancel=cancel)
+            finally:
+                slide.close()
+        except SlideFileError as exc:
+            problems.append(Problem(entry.name, str(exc)))
+            continue
+        sums = QualitySums(len(classes))
+        per_tile = []
+        for col, row in plan.tissue:
+            x, y, w, h = plan.grid.core(col, row)
+            pred = store.get(col, row)
+            truth = annotations.rasterise(x, y, w, h, plan.factor)
+            q = sums.add(pred.probs, pred.labels, pred.margin, truth)
+            if not math.isnan(q):  # annotated somewhere in the tile
+                f = plan.factor
+                per_tile.append((q, (x * f, y * f, (x + w) * f, (y + h) * f)))
+        per_tile.sort(key=lambda item: item[0])
+        out.append(WholeSlideQuality(entry.name, sums.result(True), per_tile[:regions]))
+    if progress is not None:
+        progress(len(entries), len(entries), "")
+    return out, problems

@@ -77,3 +77,46 @@ def test_problems_found_later_join_the_scans(small_demo):
     assert facts.problem(name) == "prediction failed: boom" and told == [(name, "problem")]
     assert _rows(facts)[name]["problem"] == "prediction failed: boom"
     facts.reviews.close()
+
+
+def test_region_marks_are_kept_per_slide_and_told(tmp_path):
+    from seggui.core.review import ReviewStore
+
+    store = ReviewStore(tmp_path)
+    box = (0.0, 512.0, 512.0, 1024.0)
+    store.set_region("wsi", box, "needs fix", "ranked")
+    store.set_region("wsi", (5, 5, 50, 50), None, "drawn")
+    store.set_region("wsi", box, "corrected", "ranked")
+    store.close()
+    again = ReviewStore(tmp_path)
+    regions = {r.box: r for r in again.regions("wsi")}
+    assert regions[box].state == "corrected" and regions[(5.0, 5.0, 50.0, 50.0)].source == "drawn"
+    assert again.regions("other") == [] and again.get("wsi").state is None
+    again.remove_region("wsi", box)
+    assert [r.box for r in again.regions("wsi")] == [(5.0, 5.0, 50.0, 50.0)]
+    again.close()
+
+
+def test_quality_summed_tile_by_tile_equals_the_whole_slides():
+    from seggui.core.quality import QualitySums, slide_quality
+
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(3), (64, 96))
+    probs_u8 = np.round(probs * 255).astype(np.uint8)
+    labels = np.argmax(probs_u8, -1).astype(np.uint8)
+    top2 = -np.sort(-probs_u8.astype(np.float32) / 255.0, -1)[..., :2]
+    margin = top2[..., 0] - top2[..., 1]
+    truth = rng.integers(0, 3, (64, 96)).astype(np.uint8)
+    truth[:, 80:] = 255  # not annotated: left out of the label scores
+    whole = slide_quality(probs_u8[:, :80], labels[:, :80], margin[:, :80], truth[:, :80])
+    sums = QualitySums(3)
+    for y in range(0, 64, 32):
+        for x in range(0, 96, 32):
+            tile = (slice(y, y + 32), slice(x, x + 32))
+            sums.add(probs_u8[tile], labels[tile], margin[tile], truth[tile])
+    got = sums.result()
+    assert abs(got.label_quality - whole.label_quality) < 1e-9
+    assert got.issue_pixels == whole.issue_pixels
+    assert abs(got.softmin - whole.softmin) < 1e-5
+    # Uncertainty is over every predicted pixel, annotated or not.
+    assert abs(got.uncertainty - (1 - margin.astype(np.float64).mean())) < 1e-6

@@ -124,7 +124,7 @@ def test_brush_stroke_undo_redo_and_save_on_leaving(qtbot, window, demo_folder):
     assert kept.read_bytes() == original_bytes
     model = window.slide_list.model
     qtbot.waitUntil(
-        lambda: model.data(model.index(model.row_of(name), 1)) == "corrected", timeout=TIMEOUT
+        lambda: model.data(model.index(model.row_of(name), 1)) == "fixed", timeout=TIMEOUT
     )
 
     # Back on the slide: the history is still there.

@@ -33,7 +33,7 @@ def test_a_mark_a_score_and_a_correction_reach_every_reader(qtbot, window, demo_
 
     # A review mark, set on the session's facts only.
     session.facts.mark(name, "rejected", "smeared")
-    assert cell(COL_REVIEW) == "rejected"
+    assert cell(COL_REVIEW) == "rej."  # short; the tooltip has the word
     assert window.review.state_label.text() == "Annotation: rejected"
     assert window.review.note.text() == "smeared"
     assert "1 rejected left out" in window.retrain.curation_label.text()
@@ -52,7 +52,7 @@ def test_a_mark_a_score_and_a_correction_reach_every_reader(qtbot, window, demo_
     # A correction: saved by the session, then shown as corrected everywhere.
     with qtbot.waitSignal(session.saved, timeout=TIMEOUT):
         assert session.edits.save(name)
-    assert cell(COL_MASK) == "corrected"
+    assert cell(COL_MASK) == "fixed"
     assert _csv_row(window, name)["corrected"] == "1"
     assert "corrected" in window.views.left_title.text()
     assert "1 corrected" not in window.retrain.curation_label.text()  # rejected: left out

@@ -4,7 +4,7 @@ tile by tile at the level of the zoom, predicted and scored, overlays at every z
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QRectF
+from PyQt6.QtCore import QPoint, QRectF, Qt
 from PyQt6.QtGui import QImage
 
 from seggui.core.annotations import load_annotations
@@ -18,11 +18,14 @@ TIMEOUT = 120000
 
 
 def _shot(view) -> np.ndarray:
+    """What the view shows of the slide (the grey around it left out)."""
     image = view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     ptr = image.constBits()
     ptr.setsize(image.sizeInBytes())
     rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+    pixels = rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+    shown = view.mapFromScene(view.sceneRect()).boundingRect().intersected(view.viewport().rect())
+    return pixels[shown.top() : shown.bottom(), shown.left() : shown.right()]
 
 
 def _drawn(window, view) -> bool:
@@ -79,8 +82,10 @@ def test_window_opens_predicts_and_zooms_a_whole_slide(qtbot, window, tmp_path):
     assert "mIoU" in window.wsi_views.right_title.text()
 
     left, right = window.wsi_views.views()
-    # Overview: the whole slide fits, drawn from the reduced level; overlays on both views.
+    # Overview: the whole slide fits (and half that), drawn from the reduced level, with
+    # overlays on both views.
     window.wsi_views.fit()
+    window.wsi_views.zoom(0.5)
     qtbot.waitUntil(lambda: _drawn(window, right), timeout=TIMEOUT)
     assert left.level() == 1 and overlay_scale(left.downsample()) > 1
     on = [_shot(v) for v in (left, right)]
@@ -124,6 +129,29 @@ def test_window_opens_predicts_and_zooms_a_whole_slide(qtbot, window, tmp_path):
     box = worst[1]
     assert left.visible_rect().contains(QRectF(box[0], box[1], box[2] - box[0], box[3] - box[1]))
 
+    # Review marks per region: key 2 marks the region shown, not the slide; Esc goes back.
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    (region,) = window.session.facts.regions("case1")
+    assert region.box == box and region.state == "needs fix" and region.source == "ranked"
+    assert window.session.facts.state("case1") is None
+    assert any(active and state == "needs fix" for _, state, active in left.regions)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    assert window.session.facts.state("case1") == "accepted"
+    # A region the reviewer draws (Shift+drag) is kept and takes the next mark.
+    vp = left.viewport()
+    start, end = vp.rect().center() - QPoint(60, 40), vp.rect().center() + QPoint(60, 40)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, start)
+    qtbot.mouseMove(vp, end)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, end)
+    drawn = [r for r in window.session.facts.regions("case1") if r.source == "drawn"]
+    assert len(drawn) == 1 and drawn[0].state is None
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    drawn = [r for r in window.session.facts.regions("case1") if r.source == "drawn"]
+    assert drawn[0].state == "rejected"
+    x0, _, x1, _ = drawn[0].box
+    assert abs((x1 - x0) - 120 / left.transform().m11()) <= 2
+
     # Back to the list's other slide and again: the store makes the second visit instant.
     window.slide_list.select("broken")
     window.slide_list.select("case1")
@@ -137,3 +165,14 @@ def test_opening_a_slide_file_opens_its_folder_on_it(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.whole.current is not None, timeout=TIMEOUT)
     assert window.session.current == "case1" and window.whole.current.entry.name == "case1"
     assert window.session.ctx.root == folder
+
+
+def test_file_export_writes_whole_slides_annotation_and_prediction(qtbot, window, tmp_path):
+    folder = demo_slide_folder(tmp_path)
+    open_and_wait(qtbot, window, folder, 2)
+    qtbot.waitUntil(lambda: window.session.model_path is not None, timeout=TIMEOUT)
+    job = window.scores_control.write_exports(tmp_path / "out")
+    qtbot.waitUntil(job.isFinished, timeout=TIMEOUT)
+    for part in ("geojson", "predictions"):
+        assert (tmp_path / "out" / part / "case1.geojson").exists()
+        assert "case1" in (tmp_path / "out" / part / "areas.csv").read_text()

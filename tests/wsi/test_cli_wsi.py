@@ -25,3 +25,17 @@ def test_evaluate_scores_whole_slides_tile_by_tile_and_caches(tmp_path):
     again = json.loads(seggui("evaluate", str(folder), "--json").stdout)
     assert again["slides"] == data["slides"]
     assert {p: p.stat().st_mtime_ns for p in stores[0].glob("*.npz")} == tiles  # reused
+
+
+def test_audit_scores_whole_slides_with_their_worst_regions(tmp_path):
+    folder = _slide_folder(tmp_path)
+    result = seggui("audit", str(folder), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    (row,) = data["slides"]
+    assert row["name"] == "case1" and row["out_of_sample"]
+    assert 0.5 < row["label_quality"] <= 1.0
+    qualities = [r["label_quality"] for r in row["worst_regions"]]
+    assert qualities == sorted(qualities) and len(qualities) == 5
+    assert all(len(r["box"]) == 4 for r in row["worst_regions"])
+    assert any(p["name"] == "broken" for p in data["problems"])

@@ -69,3 +69,24 @@ def test_both_readers_read_the_same_pixels(pyramid):
         assert np.array_equal(
             ours.read_region(level, x, y, 200, 150), theirs.read_region(level, x, y, 200, 150)
         )
+
+
+def test_a_resolution_the_user_sets_is_kept_and_used(tmp_path):
+    from seggui.core import slide_mpp
+    from seggui.core.folder import open_folder
+
+    image = np.full((1024, 1024, 3), 200, np.uint8)
+    write_pyramid(tmp_path / "nompp.tiff", image, (1, 4), mpp=None)
+    ctx = open_folder(tmp_path)
+    (entry,) = ctx.scan.whole_slides
+    slide = open_slide(entry.path, entry.mpp)
+    assert not slide.mpp_known and slide.mpp == DEFAULT_MPP
+    slide.close()
+    slide_mpp.set_mpp(ctx.workspace, "nompp", 0.25)
+    (entry,) = open_folder(tmp_path).scan.whole_slides
+    assert entry.mpp == 0.25
+    slide = open_slide(entry.path, entry.mpp)
+    assert slide.mpp_known and slide.mpp == 0.25
+    slide.close()
+    slide_mpp.set_mpp(ctx.workspace, "nompp", None)
+    assert open_folder(tmp_path).scan.whole_slides[0].mpp is None

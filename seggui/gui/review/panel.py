@@ -30,7 +30,7 @@ class ReviewPanel(QGroupBox):
             button = QPushButton(f"{state.capitalize()} ({i + 1})")
             button.setCheckable(True)
             button.clicked.connect(lambda checked, s=state: self.marked.emit(s if checked else ""))
-            grid.addWidget(button, 0, i)
+            grid.addWidget(button, i // 2, i % 2)  # two by two: the panel stays narrow
             self.buttons[state] = button
         self.note = QLineEdit()
         self.note.setPlaceholderText("Note (Enter to save)")

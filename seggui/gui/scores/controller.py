@@ -110,10 +110,11 @@ class ScoresController:
         ctx, saver = self.session.ctx, self.session.saver
         self.session.edits.save_all()
         slides = [s for s in ctx.slides if s.scorable]
+        model = self.session.model_path if self.session.knows_classes() else None
 
         def export(progress, cancel):
             saver.flush()  # in the job's thread: the export includes the edits just made
-            return export_slides(
+            done, problems = export_slides(
                 slides,
                 ctx.classes,
                 folder / "geojson",
@@ -123,11 +124,15 @@ class ScoresController:
                 progress,
                 cancel,
             )
+            if ctx.scan.whole_slides:
+                done += export_whole(ctx, folder, model, problems, progress, cancel)
+            return done, problems
 
         return self.feedback.run_job(
             export,
             lambda done: self.feedback.status(
-                f"Exported {done[0]} slides to {folder} (geojson/, masks/)"
+                f"Exported {done[0]} slides to {folder} (geojson/, masks/"
+                + (", predictions/ for whole slides)" if ctx.scan.whole_slides else ")")
                 + (f"; {len(done[1])} could not be read" if done[1] else ""),
                 15000,
             ),
@@ -156,3 +161,41 @@ class ScoresController:
             return
         self.session.set_classes(classes)
         self.feedback.status(f"Classes saved to {path}")
+
+
+def export_whole(ctx, folder: Path, model: Path | None, problems: list, progress, cancel) -> int:
+    """Whole slides: their annotations into ``geojson/`` and, with a model of the folder's
+    classes, their predictions (predicted over the tissue where not yet) into
+    ``predictions/``, each with ``areas.csv``. Runs in the export's job."""
+    from seggui.model.slide_export import export_whole_slides
+
+    done, more, _ = export_whole_slides(
+        ctx.scan.whole_slides,
+        ctx.classes,
+        folder / "geojson",
+        ctx.workspace,
+        False,
+        progress=progress,
+        cancel=cancel,
+    )
+    problems += more
+    if model is not None:
+        from seggui.core.predcache import model_key
+        from seggui.core.registry import read_meta
+        from seggui.model.predict import Predictor
+
+        meta = read_meta(model)
+        _, more, _ = export_whole_slides(
+            ctx.scan.whole_slides,
+            ctx.classes,
+            folder / "predictions",
+            ctx.workspace,
+            False,
+            Predictor.from_path(model, meta),
+            model_key(model),
+            meta.depth,
+            progress,
+            cancel,
+        )
+        problems += more
+    return done

@@ -26,6 +26,23 @@ def _fmt(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
 
+def abbreviations(names: list[str], width: int = 4) -> list[str]:
+    """Short, distinct forms of class names for narrow column headers: a name of up to
+    ``width`` + 1 characters as it is, else its first letters (more where two would clash)
+    and a full stop."""
+    out = []
+    for name in names:
+        if len(name) <= width + 1:
+            out.append(name)
+            continue
+        n = width
+        others = [m for m in names if m != name]
+        while n < len(name) and any(m.lower().startswith(name[:n].lower()) for m in others):
+            n += 1
+        out.append(name if n >= len(name) else name[:n] + ".")
+    return out
+
+
 class ScoresTable(QWidget):
     """Per-class IoU and Dice, the mean, and a confusion matrix."""
 
@@ -43,11 +60,12 @@ class ScoresTable(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.per_class)
-        layout.addWidget(
-            QLabel(
-                "Confusion (rows: annotation, columns: prediction, % of row; click a cell for its slides)"
-            )
+        legend = QLabel(
+            "Confusion: rows annotation, columns prediction (hover a header for its name), "
+            "% of row; click a cell for its slides"
         )
+        legend.setWordWrap(True)
+        layout.addWidget(legend)
         layout.addWidget(self.confusion)
 
     def show_scores(self, scores: Scores | None, classes: ClassSet, heading: str) -> None:
@@ -74,9 +92,14 @@ class ScoresTable(QWidget):
         cm = scores.confusion
         self.confusion.setRowCount(n)
         self.confusion.setColumnCount(n)
-        short = [c.name[:8] for c in classes]
-        self.confusion.setHorizontalHeaderLabels(short)
-        self.confusion.setVerticalHeaderLabels(short)
+        names = [c.name for c in classes]
+        for i, (name, abbr) in enumerate(zip(names, abbreviations(names), strict=True)):
+            column = QTableWidgetItem(abbr)  # columns are narrow: abbreviated, named in full
+            column.setToolTip(f"predicted {name}")
+            self.confusion.setHorizontalHeaderItem(i, column)
+            row = QTableWidgetItem(name)  # rows take the width a name needs
+            row.setToolTip(f"annotated {name}")
+            self.confusion.setVerticalHeaderItem(i, row)
         rows = cm.sum(axis=1, keepdims=True).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(rows > 0, 100.0 * cm / rows, 0.0)

@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -23,14 +24,38 @@ from PyQt6.QtWidgets import (
 
 from seggui.core.review import STATES
 from seggui.gui.slides.table_model import (
+    COL_AUDIT,
     COL_MASK,
     COL_NAME,
     COL_PAIR,
     COL_PROBLEM,
+    COL_QUALITY,
+    COL_REVIEW,
+    COL_SCORE,
+    COL_SPLIT,
+    COL_UNCERTAINTY,
     SORT_ROLE,
     SlideFilter,
     SlideTableModel,
 )
+
+THUMB_ICON = 24
+CELL_PADDING = 12
+#: The widest text each column shows (its header aside), for its width.
+COLUMN_TEXTS = {
+    COL_MASK: ("fixed", "label"),
+    COL_SPLIT: ("train", "slide"),
+    COL_SCORE: ("0.000", "100%"),
+    COL_QUALITY: ("0.000",),
+    COL_AUDIT: ("0.000",),
+    COL_UNCERTAINTY: ("0.000",),
+    COL_PAIR: ("000000",),
+    COL_REVIEW: ("corr.",),
+    COL_PROBLEM: ("mask has no image",),
+}
+#: Shown only when asked for (the header's context menu), or when they hold something:
+#: the audit's column once an audit is loaded, the pixel counts of a clicked confusion cell.
+DEFAULT_HIDDEN = (COL_AUDIT, COL_PAIR, COL_PROBLEM)
 
 
 class SlideList(QWidget):
@@ -55,18 +80,23 @@ class SlideList(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(40)
-        self.table.setIconSize(QSize(36, 36))
+        self.table.setIconSize(QSize(THUMB_ICON, THUMB_ICON))
         header = self.table.horizontalHeader()
         # Columns keep the widths they are given: a ResizeToContents column re-measures rows
         # on every score that arrives (1,536 data() calls per update at 10,000 slides), which
-        # is what made big folders crawl. Widths are set from the header texts instead.
+        # is what made big folders crawl. Widths are set from the widest text each can show.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(COL_NAME, 140)
+        header.setMinimumSectionSize(24)
         metrics = self.table.fontMetrics()
-        for col in range(COL_MASK, COL_PROBLEM):
-            text = max(SlideTableModel.HEADERS[col], "corrected", key=len)
-            header.resizeSection(col, metrics.horizontalAdvance(text) + 24)
-        header.setStretchLastSection(True)
+        for col, widest in COLUMN_TEXTS.items():
+            texts = (SlideTableModel.HEADERS[col], *widest)
+            width = max(metrics.horizontalAdvance(t) for t in texts) + CELL_PADDING
+            header.resizeSection(col, width)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         # Scores arriving must not move the row under the user's eyes: the list is sorted
         # when the user asks (a header click) or leaves the row.
@@ -104,13 +134,49 @@ class SlideList(QWidget):
         self.pair_button.setToolTip("Show every slide again")
         self.pair_button.clicked.connect(self.clear_pair)
         self.pair_button.hide()
-        self.table.setColumnHidden(COL_PAIR, True)
+        self.set_hidden_columns(DEFAULT_HIDDEN)
+        self.session = session
+        session.fact_changed.connect(self._audit_arrived)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(filters)
         layout.addWidget(self.pair_button)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.count_label)
+
+    # -- columns ---------------------------------------------------------------------------------
+    def hidden_columns(self) -> list[int]:
+        return [c for c in range(self.model.columnCount()) if self.table.isColumnHidden(c)]
+
+    def set_hidden_columns(self, hidden) -> None:
+        """Hide these columns and show the others (the slide's name is always shown)."""
+        hidden = {int(c) for c in hidden} - {COL_NAME}
+        if self.model.pair is None:
+            hidden.add(COL_PAIR)  # only while a confusion cell's slides are shown
+        for col in range(self.model.columnCount()):
+            self.table.setColumnHidden(col, col in hidden)
+
+    def show_column(self, col: int) -> None:
+        self.table.setColumnHidden(col, False)
+
+    def _audit_arrived(self, name: str, fact: str) -> None:
+        """An audit's scores are there: their column is shown (hidden until then)."""
+        facts = self.session.facts
+        if fact == "quality" and self.table.isColumnHidden(COL_AUDIT) and facts.audit(name):
+            self.show_column(COL_AUDIT)
+
+    def _column_menu(self, pos) -> None:
+        """The header's context menu: which columns the list shows."""
+        menu = QMenu(self)
+        for col, title in enumerate(SlideTableModel.HEADERS):
+            if col == COL_NAME:
+                continue
+            tip = SlideTableModel.TOOLTIPS.get(col, "")
+            action = menu.addAction(f"{title} — {tip.split(':')[0]}" if tip else title)
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(col))
+            action.toggled.connect(lambda on, c=col: self.table.setColumnHidden(c, not on))
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
 
     def show_pair(self, pair: tuple[str, str], counts: dict[str, int]) -> None:
         """Only the slides with pixels annotated ``pair[0]`` and predicted ``pair[1]``, most

@@ -35,7 +35,12 @@ def _num(x: float | None) -> float:
 
 
 def _fmt(x: float | None) -> str:
-    return "" if x is None or math.isnan(x) else f"{x:.3f}"
+    return BLANK if x is None or math.isnan(x) else f"{x:.3f}"
+
+
+BLANK = "–"  # shown where a number is not known; the cell's tooltip says why
+#: Review states as the narrow State column shows them (the tooltip has the word).
+STATE_SHORT = {"accepted": "ok", "needs fix": "fix", "rejected": "rej.", "corrected": "corr."}
 
 
 class SlideTableModel(QAbstractTableModel):
@@ -49,23 +54,30 @@ class SlideTableModel(QAbstractTableModel):
         "Mask",
         "Split",
         "mIoU",
-        "Label quality",
+        "Qual.",
         "Audit",
-        "Uncertainty",
+        "Unc.",
         "Pixels",
-        "Review",
+        "State",
         "Problem",
     )
     TOOLTIPS: ClassVar[dict[int, str]] = {
+        COL_NAME: "The slide (hover a row for its full name and any problem)",
+        COL_MASK: "Annotation: yes, no, fixed (corrected in seggui and saved; the original "
+        "is kept), geo (a whole slide's QuPath GeoJSON) or label (its label image)",
+        COL_REVIEW: "Review state: ok (accepted), fix (needs fix), rej. (rejected), corr. "
+        "(corrected)",
+        COL_PROBLEM: "What is wrong with the slide's files",
         COL_SCORE: "Mean IoU of the active model's prediction against the annotation: sort "
         "ascending for the worst disagreements first (the ranking that found broken masks "
         "best in our measurements, BENCHMARKS.md)",
-        COL_QUALITY: "Mean probability the active model gives the annotated class, each "
-        "class weighing the same: low means much of some class's annotation is likely wrong",
+        COL_QUALITY: "Label quality: mean probability the active model gives the annotated "
+        "class, each class weighing the same: low means much of some class's annotation is "
+        "likely wrong",
         COL_AUDIT: "Label quality from models that never trained on the slide (Model > Audit "
         "labels). A second opinion: on 2 CPU cores its fold models are weak, and it ranked "
         "broken masks worse than the mIoU sort in our measurements",
-        COL_UNCERTAINTY: "Mean of 1 - (p1 - p2): high where the model is unsure",
+        COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
         COL_SPLIT: "Training or test part of the folder's split; 'slide' for a whole slide, "
         "which is reviewed but not in the split",
@@ -131,7 +143,7 @@ class SlideTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
             return self.thumbs.get(name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return facts.problem(name) or name
+            return self._tooltip(name, col)
         if role == Qt.ItemDataRole.ForegroundRole and facts.problem(name):
             return QBrush(QColor(200, 30, 30))
         return None
@@ -143,15 +155,19 @@ class SlideTableModel(QAbstractTableModel):
         whole = facts.ctx.scan.whole(name)
         if col == COL_MASK:
             if whole is not None:
-                return "GeoJSON" if whole.annotation is not None else "no"
+                if whole.annotation is None:
+                    return "no"
+                return (
+                    "geo" if whole.annotation.suffix.lower() in (".geojson", ".json") else "label"
+                )
             if facts.is_corrected(name):
-                return "corrected"
+                return "fixed"
             return "yes" if facts.ctx.scan.get(name).has_mask else "no"
         if col == COL_SPLIT:
             return "slide" if whole is not None else facts.part(name)
         if col == COL_SCORE:
-            progress = facts.progress(name)
-            return _fmt(facts.miou(name)) + (f" ({progress})" if progress else "")
+            progress, miou = facts.progress(name), facts.miou(name)
+            return progress if miou is None and progress else _fmt(miou)
         if col == COL_QUALITY:
             q = facts.quality(name)
             return _fmt(q.label_quality if q else None)
@@ -165,10 +181,54 @@ class SlideTableModel(QAbstractTableModel):
             count = self.pair_counts.get(name)
             return "" if count is None else str(count)
         if col == COL_REVIEW:
-            return facts.state(name) or ""
+            state = facts.state(name)
+            return STATE_SHORT.get(state, state or "")
         if col == COL_PROBLEM:
             return facts.problem(name)
         return ""
+
+    def _tooltip(self, name: str, col: int) -> str:
+        """The row's name and problems, the full word of a short cell, or why a number
+        is not known."""
+        facts = self.facts
+        base = facts.problem(name) or name
+        if col == COL_REVIEW and facts.state(name):
+            return f"{name}: {facts.state(name)}"
+        if col == COL_SCORE and facts.progress(name):
+            return f"{name}: predicting, {facts.progress(name)} of the tissue so far"
+        if col in (COL_SCORE, COL_QUALITY, COL_AUDIT, COL_UNCERTAINTY) and (
+            self._text(name, col).startswith(BLANK)
+        ):
+            return f"{name}: {self.why_blank(name, col)}"
+        return base
+
+    def why_blank(self, name: str, col: int) -> str:
+        """Why a number of this row is not known."""
+        s, facts = self.session, self.facts
+        slide = facts.ctx.scan.get(name)
+        whole = facts.ctx.scan.whole(name)
+        if col == COL_AUDIT:
+            return "no audit yet (Model > Audit labels)"
+        if facts.problem(name) and slide is not None and not slide.usable:
+            return "the image cannot be read"
+        if s.model_path is None:
+            return "no model"
+        if whole is not None and facts.progress(name):
+            return f"predicting ({facts.progress(name)})"
+        if col in (COL_SCORE, COL_QUALITY):
+            if (slide is not None and not slide.has_mask) or (
+                whole is not None and whole.annotation is None
+            ):
+                return "not scored: no annotation"
+            if not s.knows_classes():
+                return "not scored: the model's classes differ from the folder's"
+        if whole is not None:
+            return (
+                "open the slide to predict it"
+                if col == COL_SCORE
+                else "whole slides: see seggui audit"
+            )
+        return "not predicted yet"
 
     def _sort_key(self, row: int, name: str, col: int):
         facts = self.facts
@@ -189,7 +249,7 @@ class SlideTableModel(QAbstractTableModel):
 
     def fact_changed(self, name: str, fact: str) -> None:
         row = self._row.get(name)
-        if row is None:
+        if row is None or fact not in self.FACT_COLUMNS:
             return
         first, last = self.FACT_COLUMNS[fact]
         if fact == "quality":

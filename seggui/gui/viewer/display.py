@@ -53,7 +53,7 @@ class SlideDisplay:
         self.session = session
         self.overlay = overlay
         self.scores = scores
-        self._last_size: tuple[int, int] | None = None
+        self._last_name: str | None = None
         self._table_key = None
         self._table: list[int] = []
         session.opened.connect(self.reset)
@@ -61,7 +61,7 @@ class SlideDisplay:
         session.model_changed.connect(self.render)
 
     def reset(self, _ctx=None) -> None:
-        self._last_size = None
+        self._last_name = None
 
     def _failure(self, name: str) -> str | None:
         """Why the slide cannot be shown, if it cannot."""
@@ -95,10 +95,10 @@ class SlideDisplay:
         right.mask.set_array(pred.labels if pred is not None else None)
         right.contour.set_array(pred.contour if pred is not None else None)
         self.restyle()
-        size = loaded.image.shape[:2]
-        if size != self._last_size:
-            self._last_size = size
-            QTimer.singleShot(0, self.views.fit)
+        if name != self._last_name:  # each slide is shown fitted, whatever the last one was
+            self._last_name = name
+            self.views.fit()
+            QTimer.singleShot(0, self.views.fit)  # again once the layout has settled
         self.titles()
 
     def titles(self) -> None:

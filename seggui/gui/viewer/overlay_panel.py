@@ -60,7 +60,7 @@ class OverlayPanel(QGroupBox):
         row.addWidget(self.fill)
         row.addWidget(self.contour)
         form.addRow(row)
-        modes = QHBoxLayout()
+        modes = QVBoxLayout()  # one under the other: the panel stays narrow
         for box in self.right_modes.values():
             modes.addWidget(box)
         form.addRow("Right view", modes)

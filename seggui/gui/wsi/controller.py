@@ -92,7 +92,7 @@ class OpenSlide:
     generation: int
     entry: WholeSlideFile
     slide: WholeSlide
-    annotations: SlideAnnotations | None
+    annotations: object  # SlideAnnotations or LabelImageAnnotations, or None
     thumb: np.ndarray
     plan: object = None  # SlidePlan, with a model
     store: object = None  # TileStore
@@ -140,11 +140,17 @@ def open_whole_slide(
 ) -> OpenSlide:
     """Open the slide, its annotation and (with a model) its plan and store; off the UI
     thread. A damaged slide raises :class:`SlideFileError`."""
-    from seggui.core.annotations import load_annotations
+    from seggui.core.annotations import load_annotation_for
     from seggui.core.wsi import open_slide
 
-    slide = open_slide(entry.path)
-    annotations = load_annotations(entry.annotation, classes) if entry.annotation else None
+    slide = open_slide(entry.path, entry.mpp)
+    annotations = None
+    if entry.annotation:
+        try:
+            annotations = load_annotation_for(entry.annotation, classes, slide.dimensions)
+        except SlideFileError:
+            slide.close()
+            raise
     opened = OpenSlide(generation, entry, slide, annotations, slide.thumbnail(THUMB_SIDE))
     if model_path is None or meta is None:
         return opened
@@ -200,6 +206,7 @@ class WholeSlideController(QObject):
         self.generation = 0
         self.regions: list[tuple[float, tuple[float, float, float, float]]] = []
         self.region_index = -1
+        self.active: tuple[tuple[float, float, float, float], str] | None = None  # box, source
         self._job: Job | None = None
         self._background: list = []
         self._predictor = None  # (model path, Predictor), used by the prediction thread only
@@ -212,7 +219,9 @@ class WholeSlideController(QObject):
         for worker in (self.images, self.overlays, self.predictions):
             worker.start()
         pair.wanted.connect(self.request)
+        pair.region_drawn.connect(self.region_drawn)
         session.model_changed.connect(self.reopen)
+        session.fact_changed.connect(self._fact_changed)
 
     # -- opening ---------------------------------------------------------------------------------
     def show(self, entry: WholeSlideFile) -> None:
@@ -234,6 +243,20 @@ class WholeSlideController(QObject):
 
         self._job = self.feedback.run_job(work, self._opened, f"Opening {entry.name}")
 
+    def set_mpp(self, mpp: float) -> None:
+        """The user's resolution for the slide shown: remembered in the workspace, and the
+        slide opened again with it (areas, and the model's resolution, change with it)."""
+        from seggui.core import slide_mpp
+
+        o = self.current
+        if o is None:
+            return
+        slide_mpp.set_mpp(self.session.ctx.workspace, o.entry.name, mpp)
+        o.entry.mpp = mpp
+        if self.session.facts is not None:
+            self.session.facts.add_problem(o.entry.name, "")
+        self.show(o.entry)
+
     def reopen(self) -> None:
         """Another model: the open slide is predicted by it (from its own store)."""
         if self.current is not None:
@@ -249,7 +272,8 @@ class WholeSlideController(QObject):
             self.current.slide.close()
         self.current = None
         self.cache.clear()
-        self.regions, self.region_index = [], -1
+        self.regions, self.region_index, self.active = [], -1, None
+        self.pair.set_regions([])
 
     def _opened(self, result) -> None:
         facts = self.session.facts
@@ -278,6 +302,7 @@ class WholeSlideController(QObject):
             self._update_scores()
         self.restyle()
         self.titles()
+        self._show_regions()
         self.request()
         self.opened.emit(name)
 
@@ -482,7 +507,13 @@ class WholeSlideController(QObject):
             if annotated < REGION_MIN_ANNOTATED * w * h:
                 continue
             wrong = 1.0 - np.trace(conf) / annotated
-            ranked.append((float(wrong), (x * f, y * f, (x + w) * f, (y + h) * f)))
+            box = (
+                float(round(x * f)),
+                float(round(y * f)),
+                float(round((x + w) * f)),
+                float(round((y + h) * f)),
+            )
+            ranked.append((float(wrong), box))
         ranked.sort(key=lambda item: -item[0])
         self.regions = ranked
 
@@ -493,11 +524,62 @@ class WholeSlideController(QObject):
         self.region_index = (self.region_index + delta) % len(self.regions)
         wrong, box = self.regions[self.region_index]
         self.pair.show_box(box)
+        self.active = (box, "ranked")
+        self._show_regions()
         x0, y0, x1, y1 = (int(v) for v in box)
         return (
             f"Region {self.region_index + 1} of {len(self.regions)}: "
-            f"{wrong:.0%} of its annotated pixels disagree (x {x0}–{x1}, y {y0}–{y1})"
+            f"{wrong:.0%} of its annotated pixels disagree (x {x0}–{x1}, y {y0}–{y1}); "
+            "keys 1-4 mark this region, Esc the slide"
         )
+
+    def region_drawn(self, box) -> None:
+        """The reviewer drew a region: it is kept, and active for marks."""
+        o = self.current
+        if o is None or self.session.facts is None:
+            return
+        self.session.facts.mark_region(o.entry.name, box, None, "drawn")
+        self.active = (tuple(float(v) for v in box), "drawn")
+        self._show_regions()
+        self.feedback.status("Region drawn: keys 1-4 mark it, Esc goes back to the slide")
+
+    def mark_active(self, state: str) -> str | None:
+        """Keys 1-4 on the active region: set the mark, or clear it when it has it already.
+        Returns a description, or None when no region is active."""
+        o = self.current
+        if o is None or self.active is None or self.session.facts is None:
+            return None
+        box, source = self.active
+        facts = self.session.facts
+        old = next((r for r in facts.regions(o.entry.name) if r.box == box), None)
+        new = None if old is not None and old.state == state else state
+        if new is None and source == "ranked":
+            facts.remove_region(o.entry.name, box)
+        else:
+            facts.mark_region(o.entry.name, box, new, source)
+        return f"Region marked {new}" if new else "Region mark cleared"
+
+    def clear_active(self) -> None:
+        if self.active is not None:
+            self.active = None
+            self._show_regions()
+
+    def _fact_changed(self, name: str, fact: str) -> None:
+        if fact == "regions" and self.current is not None and name == self.current.entry.name:
+            self._show_regions()
+
+    def _show_regions(self) -> None:
+        """Outline the slide's marked and drawn regions, and the active one."""
+        o = self.current
+        facts = self.session.facts
+        if o is None or facts is None:
+            self.pair.set_regions([])
+            return
+        active = self.active[0] if self.active else None
+        shown = [(r.box, r.state, r.box == active) for r in facts.regions(o.entry.name)]
+        if active is not None and not any(b == active for b, _, _ in shown):
+            shown.append((active, None, True))
+        self.pair.set_regions(shown)
 
     # -- drawing ---------------------------------------------------------------------------------
     def right_mode(self) -> str | None:
@@ -544,9 +626,12 @@ class WholeSlideController(QObject):
         size = f"{w:,} x {h:,} px, {w * o.slide.mpp / 1000:.1f} x {h * o.slide.mpp / 1000:.1f} mm"
         if o.annotations is None:
             self.pair.left_title.setText(f"{name} · {size} · no annotation ({name}.geojson)")
-        else:
+        elif isinstance(o.annotations, SlideAnnotations):
             count = len(o.annotations.regions)
             self.pair.left_title.setText(f"{name} · {size} · annotation, {count} objects")
+        else:
+            ds = o.annotations.downsample
+            self.pair.left_title.setText(f"{name} · {size} · annotation: label image at 1/{ds:g}")
         facts = self.session.facts
         scores = facts.scores(name) if facts is not None else None
         if o.plan is None:

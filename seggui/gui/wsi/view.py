@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from PyQt6.QtCore import QRectF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QColor, QImage, QPainter
+from PyQt6.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QColor, QImage, QPainter, QPen
 from PyQt6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
@@ -28,6 +28,15 @@ from seggui.gui.viewer.canvas import ViewLock
 VIEW_TILE = 512  # pixels of a tile at its level (image) or overlay scale
 MAX_SCALE = 8.0  # screen pixels per level-0 pixel, at most
 Key = tuple
+Box = tuple[float, float, float, float]
+#: Outline colours of marked regions, by review state (None: drawn or proposed, not marked).
+REGION_COLORS = {
+    None: QColor(255, 255, 255),
+    "accepted": QColor(60, 180, 75),
+    "needs fix": QColor(245, 130, 48),
+    "rejected": QColor(230, 25, 75),
+    "corrected": QColor(0, 130, 200),
+}
 
 
 def overlay_scale(downsample: float) -> int:
@@ -59,6 +68,7 @@ class WholeSlideView(QGraphicsView):
     zoomed = pyqtSignal(float)
     wanted = pyqtSignal()  # the view moved: it shows other tiles now
     resized = pyqtSignal()
+    region_drawn = pyqtSignal(object)  # Box: the reviewer drew a rectangle (Shift+drag)
 
     def __init__(self, overlay: str, cache: Callable[[Key], object], parent=None):
         super().__init__(parent)
@@ -71,6 +81,9 @@ class WholeSlideView(QGraphicsView):
         self.table: list[int] = [0] * 256
         self.opacity = 0.5
         self.show_overlay = True
+        self.regions: list[tuple[Box, str | None, bool]] = []  # box, state, active
+        self._drawing: QPointF | None = None
+        self._rubber: QRectF | None = None
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
@@ -152,8 +165,23 @@ class WholeSlideView(QGraphicsView):
                 painter.drawImage(target, image)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        if not (self.levels and self.show_overlay):
-            return
+        if self.levels and self.show_overlay:
+            self._draw_overlay(painter, rect)
+        for box, state, active in self.regions:
+            pen = QPen(REGION_COLORS.get(state, REGION_COLORS[None]), 3 if active else 1.5)
+            pen.setCosmetic(True)
+            if state is None:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(box[0], box[1], box[2] - box[0], box[3] - box[1]))
+        if self._rubber is not None:
+            pen = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawRect(self._rubber)
+
+    def _draw_overlay(self, painter: QPainter, rect: QRectF) -> None:
         w, h = self.levels[0][:2]
         scale = overlay_scale(self.downsample())
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
@@ -171,10 +199,45 @@ class WholeSlideView(QGraphicsView):
         painter.setOpacity(1.0)
 
     # -- input -----------------------------------------------------------------------------------
+    def mousePressEvent(self, event):
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            and self.levels
+        ):
+            self._drawing = self.mapToScene(event.position().toPoint())
+            self._rubber = QRectF(self._drawing, self._drawing)
+            return
+        super().mousePressEvent(event)
+
     def mouseMoveEvent(self, event):
-        super().mouseMoveEvent(event)
         pos = self.mapToScene(event.position().toPoint())
+        if self._drawing is not None:
+            self._rubber = QRectF(self._drawing, pos).normalized()
+            self.viewport().update()
+        else:
+            super().mouseMoveEvent(event)
         self.hovered.emit(int(pos.x()), int(pos.y()))
+
+    def mouseReleaseEvent(self, event):
+        if self._drawing is not None:
+            rect = self._rubber.intersected(self.sceneRect())
+            self._drawing = self._rubber = None
+            self.viewport().update()
+            if (
+                rect.width() * self.transform().m11() >= 8
+                and rect.height() * self.transform().m11() >= 8
+            ):
+                self.region_drawn.emit(
+                    (
+                        round(rect.left()),
+                        round(rect.top()),
+                        round(rect.right()),
+                        round(rect.bottom()),
+                    )
+                )
+            return
+        super().mouseReleaseEvent(event)
 
     def wheelEvent(self, event):
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8
@@ -188,7 +251,7 @@ class WholeSlideView(QGraphicsView):
         current = self.transform().m11()
         view = self.viewport().rect()
         fitted = min(view.width() / self.levels[0][0], view.height() / self.levels[0][1])
-        if fitted * 0.5 <= current * factor <= MAX_SCALE:
+        if fitted * 0.49 <= current * factor <= MAX_SCALE:
             self.scale(factor, factor)
             self.wanted.emit()
 
@@ -203,6 +266,7 @@ class WholeSlidePair(QWidget):
 
     hovered = pyqtSignal(int, int)
     wanted = pyqtSignal()
+    region_drawn = pyqtSignal(object)
 
     def __init__(self, cache: Callable[[Key], object], parent=None):
         super().__init__(parent)
@@ -229,6 +293,7 @@ class WholeSlidePair(QWidget):
         self._want_timer.timeout.connect(self.wanted)
         for view in (self.left, self.right):
             view.hovered.connect(self.hovered)
+            view.region_drawn.connect(self.region_drawn)
             view.wanted.connect(self._want_timer.start)
             view.resized.connect(lambda v=view: self._refit(v))
 
@@ -243,6 +308,11 @@ class WholeSlidePair(QWidget):
     def _refit(self, view: WholeSlideView) -> None:
         if self.lock.fit_mode and view.has_image():
             view.fit()
+
+    def set_regions(self, regions: list[tuple[Box, str | None, bool]]) -> None:
+        for view in self.views():
+            view.regions = regions
+        self.repaint_views()
 
     def repaint_views(self) -> None:
         for view in self.views():
