@@ -13,17 +13,27 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+WATCHED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+
+
 def machine() -> dict:
-    cpu = platform.processor() or ""
+    """The CPU (name, cores and the vector flags the fast paths choose by), for each result."""
+    cpu, flags = platform.processor() or "", set()
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
             for line in fh:
-                if line.startswith("model name"):
+                if line.startswith("model name") and not cpu:
                     cpu = line.split(":", 1)[1].strip()
-                    break
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "flags": [f for f in WATCHED_FLAGS if f in flags],
+    }
 
 
 def repeat(fn: Callable[[], object], runs: int, warmup: int = 1) -> dict:

@@ -31,8 +31,20 @@ class Region:
     """One annotated object: its class and its geometry in level-0 pixels."""
 
     value: int
-    geometry: dict  # GeoJSON Polygon or MultiPolygon
+    geometry: dict  # GeoJSON Polygon or MultiPolygon, each ring an (n, 2) float64 array
     bbox: tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+OVERVIEW_SIDE = 4096
+
+
+def plain(geometry: dict) -> dict:
+    """The geometry with lists for coordinates (for JSON)."""
+
+    def lists(part):
+        return part.tolist() if isinstance(part, np.ndarray) else [lists(p) for p in part]
+
+    return {"type": geometry["type"], "coordinates": lists(geometry["coordinates"])}
 
 
 @dataclass
@@ -41,11 +53,79 @@ class SlideAnnotations:
 
     regions: list[Region] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The whole slide rasterised once at 1/overview_step, for zoomed-out views: rasterio
+    # holds Python's lock while it draws, and a whole-slide tile of thousands of polygons
+    # takes most of a second; the overview is drawn in the process that parses the file.
+    overview: np.ndarray | None = None
+    overview_step: int = 0
+
+    def _from_overview(self, x, y, width, height, downsample) -> np.ndarray:
+        return _sample(self.overview, self.overview_step, x, y, width, height, downsample)
+
+    def add_overview(self, width: int, height: int) -> None:
+        """Rasterise the whole ``width`` x ``height`` slide at a coarse step (at most
+        :data:`OVERVIEW_SIDE` pixels a side, a step of at least 8)."""
+        step = 8
+        while max(width, height) / step > OVERVIEW_SIDE:
+            step *= 2
+        self.overview = self.rasterise(
+            0, 0, math.ceil(width / step), math.ceil(height / step), step
+        )
+        self.overview_step = step
+
+    def pack(self) -> dict:
+        """The regions as a few flat arrays: cheap to send between processes (a list of
+        millions of floats costs as much to unpickle as the GeoJSON did to parse)."""
+        coords, rings, polys, regions, multi = [], [0], [0], [0], []
+        for r in self.regions:
+            polygons = r.geometry["coordinates"]
+            is_multi = r.geometry["type"] == "MultiPolygon"
+            for polygon in polygons if is_multi else [polygons]:
+                for ring in polygon:
+                    coords.append(ring)
+                    rings.append(rings[-1] + len(ring))
+                polys.append(len(rings) - 1)
+            regions.append(len(polys) - 1)
+            multi.append(is_multi)
+        return {
+            "coords": np.concatenate(coords) if coords else np.zeros((0, 2)),
+            "rings": np.array(rings, np.int64),
+            "polys": np.array(polys, np.int64),
+            "regions": np.array(regions, np.int64),
+            "multi": np.array(multi, bool),
+            "values": np.array([r.value for r in self.regions], np.int64),
+            "bboxes": np.array([r.bbox for r in self.regions], np.float64).reshape(-1, 4),
+            "problems": list(self.problems),
+            "overview": self.overview if self.overview is not None else np.zeros((0, 0), np.uint8),
+            "overview_step": np.int64(self.overview_step),
+        }
+
+    @classmethod
+    def unpack(cls, packed: dict) -> SlideAnnotations:
+        coords, rings, polys = packed["coords"], packed["rings"], packed["polys"]
+        regions, out = packed["regions"], cls(problems=list(packed["problems"]))
+        for k, value in enumerate(packed["values"]):
+            polygons = [
+                [coords[rings[i] : rings[i + 1]] for i in range(polys[j], polys[j + 1])]
+                for j in range(regions[k], regions[k + 1])
+            ]
+            multi = bool(packed["multi"][k])
+            geometry = {
+                "type": "MultiPolygon" if multi else "Polygon",
+                "coordinates": polygons if multi else polygons[0],
+            }
+            out.regions.append(Region(int(value), geometry, tuple(packed["bboxes"][k])))
+        if packed.get("overview") is not None and packed["overview"].size:
+            out.overview = packed["overview"]
+            out.overview_step = int(packed["overview_step"])
+        return out
 
     def rasterise(self, x: int, y: int, width: int, height: int, downsample: float = 1.0):
         """``(height, width)`` uint8 class indices of the region at ``(x, y)`` in the pixels
         of a level ``downsample`` times smaller than level 0; :data:`UNKNOWN` where nothing
         is annotated. Later objects are drawn over earlier ones (QuPath's order)."""
+        if self.overview is not None and downsample >= self.overview_step:
+            return self._from_overview(x, y, width, height, downsample)
         from rasterio import features
         from rasterio.transform import Affine
 
@@ -63,6 +143,17 @@ class SlideAnnotations:
         return features.rasterize(
             shapes, out_shape=(height, width), fill=UNKNOWN, transform=transform, dtype=np.uint8
         )
+
+
+def _sample(overview: np.ndarray, step: int, x, y, width, height, downsample) -> np.ndarray:
+    """The overview at the centres of a region's pixels (nearest), unknown off it."""
+    h, w = overview.shape
+    ix = np.floor((x + np.arange(width) + 0.5) * downsample / step).astype(np.int64)
+    iy = np.floor((y + np.arange(height) + 0.5) * downsample / step).astype(np.int64)
+    out = np.full((height, width), UNKNOWN, np.uint8)
+    okx, oky = (ix >= 0) & (ix < w), (iy >= 0) & (iy < h)
+    out[np.ix_(np.flatnonzero(oky), np.flatnonzero(okx))] = overview[np.ix_(iy[oky], ix[okx])]
+    return out
 
 
 def read_features(path: str | Path) -> list[dict]:
@@ -116,32 +207,76 @@ def class_names(paths: list[Path]) -> list[tuple[str, tuple[int, int, int] | Non
     return list(seen.values())
 
 
-def _bbox(geometry: dict) -> tuple[float, float, float, float]:
-    polygons = geometry["coordinates"]
-    if geometry["type"] == "Polygon":
-        polygons = [polygons]
-    xs, ys = [], []
+def _as_arrays(geometry: dict) -> tuple[dict, tuple[float, float, float, float]]:
+    """The geometry with each ring as an (n, 2) float64 array, and its bounding box;
+    ``ValueError`` for a broken one (a ring of under 4 points, a point that is no pair of
+    finite numbers)."""
+    multi = geometry["type"] == "MultiPolygon"
+    polygons = geometry["coordinates"] if multi else [geometry["coordinates"]]
+    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
+    out = []
     for polygon in polygons:
         if not polygon or len(polygon[0]) < 4:
             raise ValueError("a ring needs at least 4 points")
+        rings = []
         for ring in polygon:
-            for point in ring:
-                px, py = float(point[0]), float(point[1])
-                if not (math.isfinite(px) and math.isfinite(py)):
-                    raise ValueError("a coordinate is not a finite number")
-                xs.append(px)
-                ys.append(py)
-    return min(xs), min(ys), max(xs), max(ys)
+            points = np.asarray(ring, dtype=np.float64)
+            if points.ndim != 2 or points.shape[1] < 2:
+                raise ValueError("a ring's points are not coordinate pairs")
+            points = np.ascontiguousarray(points[:, :2])
+            if not np.isfinite(points).all():
+                raise ValueError("a coordinate is not a finite number")
+            lo, hi = np.minimum(lo, points.min(0)), np.maximum(hi, points.max(0))
+            rings.append(points)
+        out.append(rings)
+    arrays = {"type": geometry["type"], "coordinates": out if multi else out[0]}
+    return arrays, (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
-def load_annotation_for(path: str | Path, classes: ClassSet, slide_size: tuple[int, int]):
+def load_annotation_for(
+    path: str | Path, classes: ClassSet, slide_size: tuple[int, int], apart: bool = False
+):
     """A whole slide's annotation: QuPath GeoJSON, or a label image
-    (:mod:`seggui.core.label_image`) sized against the slide's ``(width, height)``."""
+    (:mod:`seggui.core.label_image`) sized against the slide's ``(width, height)``.
+
+    ``apart`` parses the GeoJSON in a process of its own: parsing holds Python's lock for
+    the whole file (about a second for 10 MB here), which would freeze a window's drawing
+    even from a worker thread; the regions come back as a few arrays."""
     from seggui.core.label_image import LabelImageAnnotations, is_label_image
 
     if is_label_image(Path(path)):
         return LabelImageAnnotations(Path(path), len(classes), slide_size)
-    return load_annotations(path, classes)
+    if not apart:
+        return load_annotations(path, classes)
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="seggui-geojson-") as tmp:
+        out = Path(tmp) / "packed.npz"
+        names = json.dumps(list(classes.names))
+        size = [str(v) for v in slide_size]
+        command = [sys.executable, "-m", "seggui.core.annotations", str(path), names, str(out)]
+        command += size
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not out.exists():
+            reason = (done.stderr.strip().splitlines() or ["the reader stopped"])[-1]
+            raise SlideFileError(Path(path), f"not readable GeoJSON ({reason})")
+        with np.load(out) as data:
+            packed = {k: data[k] for k in data.files}
+    packed["problems"] = [str(p) for p in packed["problems"]]
+    return SlideAnnotations.unpack(packed)
+
+
+def _pack_to(path: str, names_json: str, out: str, width: str, height: str) -> None:
+    """In the separate process: parse, draw the overview, pack, write ``out`` (npz)."""
+    names = json.loads(names_json)
+    annotations = load_annotations(path, ClassSet.default(len(names), names=names))
+    annotations.add_overview(int(width), int(height))
+    packed = annotations.pack()
+    packed["problems"] = np.array(packed["problems"], dtype=str)
+    with open(out, "wb") as fh:
+        np.savez(fh, **packed)
 
 
 def load_annotations(path: str | Path, classes: ClassSet) -> SlideAnnotations:
@@ -167,11 +302,11 @@ def load_annotations(path: str | Path, classes: ClassSet) -> SlideAnnotations:
             names.add(found[0])
             continue
         try:
-            bbox = _bbox(geometry)
+            arrays, bbox = _as_arrays(geometry)
         except (KeyError, TypeError, ValueError, IndexError):
             broken += 1
             continue
-        out.regions.append(Region(value, geometry, bbox))
+        out.regions.append(Region(value, arrays, bbox))
     if unclassified:
         out.problems.append(f"{unclassified} objects without a class left out")
     if unknown:
@@ -182,3 +317,12 @@ def load_annotations(path: str | Path, classes: ClassSet) -> SlideAnnotations:
     if broken:
         out.problems.append(f"{broken} objects with a broken or non-area geometry left out")
     return out
+
+
+if __name__ == "__main__":  # python -m seggui.core.annotations GEOJSON NAMES OUT WIDTH HEIGHT
+    import sys
+
+    try:
+        _pack_to(*sys.argv[1:6])
+    except SlideFileError as exc:
+        sys.exit(exc.reason)

@@ -107,10 +107,12 @@ def annotation_geojson(
     from shapely import union_all
     from shapely.geometry import shape
 
+    from seggui.core.annotations import plain
+
     out, pieces = [], {}
     for region in annotations.regions:
         info = classes[region.value]
-        out.append(_feature(region.geometry, info.name, info.color))
+        out.append(_feature(plain(region.geometry), info.name, info.color))
         pieces.setdefault(region.value, []).append(shape(region.geometry).buffer(0))
     areas = {k: float(union_all(v).area) for k, v in pieces.items()}
     return {"type": "FeatureCollection", "features": out}, areas

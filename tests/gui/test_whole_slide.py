@@ -155,7 +155,10 @@ def test_window_opens_predicts_and_zooms_a_whole_slide(qtbot, window, tmp_path):
     # Back to the list's other slide and again: the store makes the second visit instant.
     window.slide_list.select("broken")
     window.slide_list.select("case1")
-    qtbot.waitUntil(lambda: window.whole.current is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: window.whole.current is not None and window.whole.current.plan is not None,
+        timeout=TIMEOUT,
+    )
     assert window.whole.current.progress()[2]
 
 

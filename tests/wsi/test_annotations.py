@@ -86,3 +86,51 @@ def test_unreadable_geojson_is_the_slides_problem(tmp_path, classes):
     odd.write_text('{"type": "Topology"}')
     with pytest.raises(SlideFileError):
         load_annotations(odd, classes)
+
+
+def test_annotations_parsed_apart_come_back_the_same(tmp_path):
+    """The window parses big GeoJSON in another process (parsing holds Python's lock);
+    the regions it gets back rasterise exactly as those parsed in place."""
+    from seggui.core.annotations import load_annotation_for
+
+    ring = [[10, 10], [90, 10], [90, 60], [10, 60], [10, 10]]
+    hole = [[30, 30], [50, 30], [50, 50], [30, 50], [30, 30]]
+    other = [
+        [[[60, 5], [95, 5], [95, 20], [60, 20], [60, 5]]],
+        [[[0, 70], [20, 70], [20, 95], [0, 95], [0, 70]]],
+    ]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring, hole]},
+            "properties": {"classification": {"name": "stroma"}},
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "MultiPolygon", "coordinates": other},
+            "properties": {"classification": {"name": "gland"}},
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]},
+            "properties": {"classification": {"name": "gland"}},
+        },
+    ]
+    path = tmp_path / "s.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    classes = ClassSet.default(3, names=["background", "stroma", "gland"])
+    here = load_annotation_for(path, classes, (100, 100))
+    apart = load_annotation_for(path, classes, (100, 100), apart=True)
+    assert apart.problems == here.problems and len(here.problems) == 1
+    assert [r.value for r in apart.regions] == [1, 2]
+    assert apart.overview_step == 8 and here.overview is None
+    for downsample in (1.0, 2.5, 8.0):  # 8: from the overview drawn in the other process
+        n = int(100 / downsample)
+        assert np.array_equal(
+            apart.rasterise(0, 0, n, n, downsample), here.rasterise(0, 0, n, n, downsample)
+        )
+    assert here.rasterise(0, 0, 100, 100)[40, 40] == 255  # the hole is not annotated
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [')
+    with pytest.raises(SlideFileError, match="not readable GeoJSON"):
+        load_annotation_for(broken, classes, (100, 100), apart=True)

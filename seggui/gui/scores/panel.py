@@ -53,7 +53,9 @@ class ScoresTable(QWidget):
         self.per_class = QTableWidget(0, 3)
         self.per_class.setHorizontalHeaderLabels(["Class", "IoU", "Dice"])
         self.per_class.verticalHeader().setVisible(False)
-        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.per_class.horizontalHeader()  # the name takes what the numbers leave
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.confusion = QTableWidget(0, 0)
         self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)

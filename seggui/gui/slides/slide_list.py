@@ -40,7 +40,7 @@ from seggui.gui.slides.table_model import (
 )
 
 THUMB_ICON = 24
-CELL_PADDING = 12
+CELL_PADDING = 8
 #: The widest text each column shows (its header aside), for its width.
 COLUMN_TEXTS = {
     COL_MASK: ("fixed", "label"),
@@ -79,7 +79,7 @@ class SlideList(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(40)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_ICON + 6)
         self.table.setIconSize(QSize(THUMB_ICON, THUMB_ICON))
         header = self.table.horizontalHeader()
         # Columns keep the widths they are given: a ResizeToContents column re-measures rows

@@ -104,6 +104,7 @@ class OpenSlide:
     predicted: set = field(default_factory=set)  # tissue tiles in the store
     lock: threading.Lock = field(default_factory=threading.Lock)
     unsaved: int = 0
+    annotation_problem: str | None = None
 
     def total(self) -> np.ndarray:
         out = np.zeros((self.n_classes, self.n_classes), np.int64)
@@ -114,6 +115,8 @@ class OpenSlide:
 
     def progress(self) -> tuple[int, int, bool]:
         """Tissue tiles predicted, tissue tiles, and whether every one is also scored."""
+        if self.plan is None:
+            return 0, 0, False
         with self.lock:
             done, scored = len(self.predicted), len(self.confusions)
         total = len(self.plan.tissue)
@@ -135,44 +138,55 @@ class OpenSlide:
                 )
 
 
-def open_whole_slide(
-    entry: WholeSlideFile, classes, workspace: Path, model_path: Path | None, meta, generation
-) -> OpenSlide:
-    """Open the slide, its annotation and (with a model) its plan and store; off the UI
-    thread. A damaged slide raises :class:`SlideFileError`."""
-    from seggui.core.annotations import load_annotation_for
+def open_whole_slide(entry: WholeSlideFile, generation: int) -> OpenSlide:
+    """Open the slide and make its thumbnail (what the first view needs), off the UI thread;
+    a damaged slide raises :class:`SlideFileError`."""
     from seggui.core.wsi import open_slide
 
     slide = open_slide(entry.path, entry.mpp)
-    annotations = None
+    return OpenSlide(generation, entry, slide, None, slide.thumbnail(THUMB_SIDE))
+
+
+def prepare_whole_slide(
+    opened: OpenSlide, classes, workspace: Path, model_path: Path | None, meta
+) -> OpenSlide:
+    """Load the slide's annotation and (with a model) its plan, store and saved scores, off
+    the UI thread, while the first view is already on screen. An unreadable annotation is
+    a problem on the slide (``annotation_problem``): the slide is still shown."""
+    from seggui.core.annotations import load_annotation_for
+
+    entry, slide = opened.entry, opened.slide
     if entry.annotation:
         try:
-            annotations = load_annotation_for(entry.annotation, classes, slide.dimensions)
-        except SlideFileError:
-            slide.close()
-            raise
-    opened = OpenSlide(generation, entry, slide, annotations, slide.thumbnail(THUMB_SIDE))
+            opened.annotations = load_annotation_for(
+                entry.annotation, classes, slide.dimensions, apart=True
+            )
+        except SlideFileError as exc:
+            opened.annotation_problem = str(exc)
     if model_path is None or meta is None:
         return opened
     from seggui.core.predcache import model_key
     from seggui.model.slide_layers import SlideLayers
     from seggui.model.slide_predict import plan_slide, store_for
 
-    opened.plan = plan_slide(slide, meta.depth)
-    opened.store = store_for(workspace, model_key(model_path), entry.path, opened.plan.grid)
+    plan = plan_slide(slide, meta.depth)
+    store = store_for(workspace, model_key(model_path), entry.path, plan.grid)
     opened.n_classes = len(meta.classes)
-    opened.layers = SlideLayers(opened.plan, opened.store, opened.n_classes)
+    opened.layers = SlideLayers(plan, store, opened.n_classes)
     opened.model_path = Path(model_path)
-    opened.predicted = set(opened.store.tiles()) & set(opened.plan.tissue)
-    if entry.annotation is not None and meta.classes.same_as(classes):
+    opened.predicted = set(store.tiles()) & set(plan.tissue)
+    if opened.annotations is not None and meta.classes.same_as(classes):
         st = Path(entry.annotation).stat()
-        opened.scores_file = opened.store.folder / f"scores-{st.st_size}-{st.st_mtime_ns}.npz"
-        if opened.scores_file.exists():
-            with np.load(opened.scores_file) as data:
+        scores_file = store.folder / f"scores-{st.st_size}-{st.st_mtime_ns}.npz"
+        if scores_file.exists():
+            with np.load(scores_file) as data:
                 opened.confusions = {
                     (int(c), int(r)): m
                     for (c, r), m in zip(data["tiles"], data["confusion"], strict=True)
                 }
+        opened.scores_file = scores_file
+    opened.store = store
+    opened.plan = plan  # last: a plan means everything prediction needs is there
     return opened
 
 
@@ -210,6 +224,7 @@ class WholeSlideController(QObject):
         self._job: Job | None = None
         self._background: list = []
         self._predictor = None  # (model path, Predictor), used by the prediction thread only
+        self._then = None  # the second step of opening (annotation, store), for _opened
         self.images = LatestWorker(self._read_image, self)
         self.overlays = LatestWorker(self._draw_overlay, self)
         self.predictions = LatestWorker(self._predict_tile, self)
@@ -235,13 +250,20 @@ class WholeSlideController(QObject):
         self.pair.right_title.setText("")
         self.pair.set_slide([], None)
 
-        def work(progress, cancel):
+        def first(progress, cancel):
             try:
-                return open_whole_slide(entry, classes, workspace, model_path, meta, generation)
+                return open_whole_slide(entry, generation)
             except SlideFileError as exc:
                 return exc
 
-        self._job = self.feedback.run_job(work, self._opened, f"Opening {entry.name}")
+        def then(opened, progress, cancel):
+            try:
+                return prepare_whole_slide(opened, classes, workspace, model_path, meta)
+            except SlideFileError as exc:  # the slide was left (and closed) meanwhile
+                return exc
+
+        self._then = then
+        self._job = self.feedback.run_job(first, self._opened, f"Opening {entry.name}")
 
     def set_mpp(self, mpp: float) -> None:
         """The user's resolution for the slide shown: remembered in the workspace, and the
@@ -288,21 +310,44 @@ class WholeSlideController(QObject):
             return
         self.current = o = result
         name = o.entry.name
-        if o.annotations is not None and o.annotations.problems and facts is not None:
-            facts.add_problem(name, "; ".join(o.annotations.problems[:3]))
         if not o.slide.mpp_known and facts is not None:
             facts.add_problem(
                 name, f"the file does not say its resolution: {o.slide.mpp} µm per pixel assumed"
             )
         levels = [(lv.width, lv.height, lv.downsample) for lv in o.slide.levels]
         self.pair.set_slide(levels, _qimage(o.thumb))
+        self.restyle()
+        self.titles()
+        self._show_regions()
+        self.request()
+        then = self._then
+        self._job = self.feedback.run_job(
+            lambda progress, cancel: then(o, progress, cancel),
+            self._prepared,
+            f"Reading {name}'s annotation",
+        )
+
+    def _prepared(self, o) -> None:
+        """The annotation and the prediction store are there: overlays, scores, prediction."""
+        if isinstance(o, SlideFileError):
+            if self.current is not None and self.session.facts is not None:
+                self.session.facts.add_problem(self.current.entry.name, o.reason)
+            return
+        if o is not self.current or o.generation != self.generation:
+            return
+        facts = self.session.facts
+        name = o.entry.name
+        problems = [o.annotation_problem] if o.annotation_problem else []
+        if o.annotations is not None:
+            problems += o.annotations.problems[:3]
+        if problems and facts is not None:
+            facts.add_problem(name, "; ".join(problems))
         if o.plan is not None:
             self._background = list(o.plan.tissue)
             self._rank_regions()
             self._update_scores()
         self.restyle()
         self.titles()
-        self._show_regions()
         self.request()
         self.opened.emit(name)
 
@@ -624,7 +669,11 @@ class WholeSlideController(QObject):
         name = o.entry.name
         w, h = o.slide.dimensions
         size = f"{w:,} x {h:,} px, {w * o.slide.mpp / 1000:.1f} x {h * o.slide.mpp / 1000:.1f} mm"
-        if o.annotations is None:
+        if o.annotation_problem:
+            self.pair.left_title.setText(f"{name} · {size} · {o.annotation_problem}")
+        elif o.annotations is None and o.entry.annotation is not None:
+            self.pair.left_title.setText(f"{name} · {size} · reading the annotation…")
+        elif o.annotations is None:
             self.pair.left_title.setText(f"{name} · {size} · no annotation ({name}.geojson)")
         elif isinstance(o.annotations, SlideAnnotations):
             count = len(o.annotations.regions)
@@ -635,7 +684,8 @@ class WholeSlideController(QObject):
         facts = self.session.facts
         scores = facts.scores(name) if facts is not None else None
         if o.plan is None:
-            self.pair.right_title.setText("No model")
+            waiting = self.session.model_path is not None and o.n_classes == 0
+            self.pair.right_title.setText("Finding the tissue…" if waiting else "No model")
         else:
             done, total, _ = o.progress()
             parts = [f"Prediction ({o.model_path.stem})"]

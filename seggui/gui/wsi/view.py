@@ -10,10 +10,12 @@ tiles it lacks (``wanted``), which loaders read off the UI thread.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 
+import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QColor, QImage, QPainter, QPen
+from PyQt6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
@@ -27,6 +29,8 @@ from seggui.gui.viewer.canvas import ViewLock
 
 VIEW_TILE = 512  # pixels of a tile at its level (image) or overlay scale
 MAX_SCALE = 8.0  # screen pixels per level-0 pixel, at most
+CONVERTED_TILES = 32  # overlay tiles kept converted for painting, per view (1 MB each)
+SETTLE_MS = 150  # a view at rest this long is drawn again, smoothly
 Key = tuple
 Box = tuple[float, float, float, float]
 #: Outline colours of marked regions, by review state (None: drawn or proposed, not marked).
@@ -45,9 +49,11 @@ def overlay_scale(downsample: float) -> int:
     return 1 if downsample <= 1 else 2 ** math.floor(math.log2(downsample))
 
 
-def tiles_over(rect: QRectF, downsample: float, width: int, height: int) -> list[tuple]:
+def tiles_over(
+    rect: QRectF, downsample: float, width: int, height: int, centre_first: bool = True
+) -> list[tuple]:
     """``(col, row)`` of the :data:`VIEW_TILE` tiles at ``downsample`` that meet ``rect``
-    (level-0 pixels) inside a ``width`` x ``height`` slide, centre first."""
+    (level-0 pixels) inside a ``width`` x ``height`` slide, centre first (for loading)."""
     size = VIEW_TILE * downsample
     x0, y0 = max(rect.left(), 0), max(rect.top(), 0)
     x1, y1 = min(rect.right(), width), min(rect.bottom(), height)
@@ -57,6 +63,8 @@ def tiles_over(rect: QRectF, downsample: float, width: int, height: int) -> list
     rows = range(int(y0 // size), math.ceil(y1 / size))
     cx, cy = (x0 + x1) / 2 / size, (y0 + y1) / 2 / size
     tiles = [(c, r) for r in rows for c in cols]
+    if not centre_first:
+        return tiles
     return sorted(tiles, key=lambda t: (t[0] + 0.5 - cx) ** 2 + (t[1] + 0.5 - cy) ** 2)
 
 
@@ -82,7 +90,15 @@ class WholeSlideView(QGraphicsView):
         self.opacity = 0.5
         self.show_overlay = True
         self.regions: list[tuple[Box, str | None, bool]] = []  # box, state, active
+        # Overlay tiles as the painter wants them (premultiplied ARGB), so a paint converts
+        # only tiles it has not drawn in this style before.
+        self._drawn: OrderedDict[tuple, tuple[np.ndarray, list[int], QImage]] = OrderedDict()
         self._drawing: QPointF | None = None
+        self._moving = False  # panning or zooming: draw fast, smooth once it rests
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(SETTLE_MS)
+        self._settle_timer.timeout.connect(self._settle)
         self._rubber: QRectF | None = None
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -93,10 +109,13 @@ class WholeSlideView(QGraphicsView):
         self.setMinimumSize(200, 200)
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.valueChanged.connect(self.wanted)
+            bar.valueChanged.connect(self._moved)
 
     # -- content ---------------------------------------------------------------------------------
     def set_slide(self, levels: list[tuple[int, int, float]], thumb: QImage | None) -> None:
-        self.levels, self.thumb = levels, thumb
+        self.levels = levels
+        self.thumb = QPixmap.fromImage(thumb) if thumb is not None else None
+        self._drawn.clear()
         if levels:
             self.scene().setSceneRect(0, 0, levels[0][0], levels[0][1])
         self.viewport().update()
@@ -152,17 +171,23 @@ class WholeSlideView(QGraphicsView):
         if not self.levels:
             return
         w, h = self.levels[0][:2]
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        if self.thumb is not None:
-            painter.drawImage(QRectF(0, 0, w, h), self.thumb)
+        # Smooth scaling costs most of a paint: used once the view rests (see _settle).
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not self._moving)
         level = self.level()
         ds = self.levels[level][2]
-        for col, row in tiles_over(rect, ds, w, h):
+        size = VIEW_TILE * ds
+        for col, row in tiles_over(rect, ds, w, h, centre_first=False):
             image = self.cache(("image", level, col, row))
             if image is not None:
-                size = VIEW_TILE * ds
                 target = QRectF(col * size, row * size, image.width() * ds, image.height() * ds)
                 painter.drawImage(target, image)
+            elif self.thumb is not None:  # not read yet: the thumbnail's part, blurred
+                target = QRectF(col * size, row * size, size, size).intersected(QRectF(0, 0, w, h))
+                k = self.thumb.width() / w
+                source = QRectF(
+                    target.x() * k, target.y() * k, target.width() * k, target.height() * k
+                )
+                painter.drawPixmap(target, self.thumb, source)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         if self.levels and self.show_overlay:
@@ -187,16 +212,39 @@ class WholeSlideView(QGraphicsView):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.setOpacity(self.opacity)
         size = VIEW_TILE * scale
-        for col, row in tiles_over(rect, scale, w, h):
-            layers = self.cache((self.overlay, scale, col, row))
+        for col, row in tiles_over(rect, scale, w, h, centre_first=False):
+            key = (self.overlay, scale, col, row)
+            layers = self.cache(key)
             array = None if layers is None else layers.get(self.field)
             if array is None:
                 continue
-            ah, aw = array.shape
-            image = QImage(array.data, aw, ah, aw, QImage.Format.Format_Indexed8)
-            image.setColorTable(self.table)
-            painter.drawImage(QRectF(col * size, row * size, aw * scale, ah * scale), image)
+            image = self._converted(key, array)
+            target = QRectF(col * size, row * size, image.width() * scale, image.height() * scale)
+            painter.drawImage(target, image)
         painter.setOpacity(1.0)
+
+    def _moved(self) -> None:
+        self._moving = True
+        self._settle_timer.start()
+
+    def _settle(self) -> None:
+        self._moving = False
+        self.viewport().update()
+
+    def _converted(self, key: tuple, array: np.ndarray) -> QImage:
+        """The overlay tile through the current colour table, converted once."""
+        hit = self._drawn.get((key, self.field))
+        if hit is not None and hit[0] is array and hit[1] is self.table:
+            self._drawn.move_to_end((key, self.field))
+            return hit[2]
+        h, w = array.shape
+        indexed = QImage(array.data, w, h, w, QImage.Format.Format_Indexed8)
+        indexed.setColorTable(self.table)
+        image = indexed.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        self._drawn[(key, self.field)] = (array, self.table, image)
+        while len(self._drawn) > CONVERTED_TILES:
+            self._drawn.popitem(last=False)
+        return image
 
     # -- input -----------------------------------------------------------------------------------
     def mousePressEvent(self, event):
@@ -252,6 +300,7 @@ class WholeSlideView(QGraphicsView):
         view = self.viewport().rect()
         fitted = min(view.width() / self.levels[0][0], view.height() / self.levels[0][1])
         if fitted * 0.49 <= current * factor <= MAX_SCALE:
+            self._moved()
             self.scale(factor, factor)
             self.wanted.emit()
 
