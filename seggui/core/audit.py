@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sklearn.model_selection import KFold
-
 from seggui.core.atomic import atomic_write_text
 from seggui.core.folder import FolderContext
 from seggui.core.mask_store import file_stamp
@@ -34,6 +32,8 @@ def assign_folds(names: list[str], folds: int, seed: int = 42) -> dict[str, int]
     if len(names) < folds:
         raise ValueError(f"{len(names)} slides cannot be split into {folds} folds")
     out: dict[str, int] = {}
+    from sklearn.model_selection import KFold  # only an audit needs it
+
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for k, (_, held_out) in enumerate(splitter.split(names)):
         for i in held_out:

@@ -11,8 +11,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sklearn.model_selection import train_test_split
-
 from seggui.core.atomic import atomic_write_text
 
 SPLIT_FILE = "split.json"
@@ -53,6 +51,10 @@ def make_split(
     names = sorted(names)
     if len(names) < 2:
         return Split(seed, test_fraction, names, [])
+    # Imported here: opening a folder whose split is saved (every command, the window) does
+    # not need scikit-learn, which takes about 0.7 s to import.
+    from sklearn.model_selection import train_test_split
+
     train, test = train_test_split(names, test_size=test_fraction, random_state=seed, shuffle=True)
     return Split(seed, test_fraction, sorted(train), sorted(test))
 
