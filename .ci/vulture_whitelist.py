@@ -7,6 +7,7 @@ from seggui.core import editing, imageio, records, review, train_events, wsi
 from seggui.gui.slides import table_model
 from seggui.gui.training import panel
 from seggui.gui.viewer import canvas
+from seggui.gui.wsi import view as wsi_view
 from seggui.model import int8, progress, sampling, schedule, slide_predict, tiled
 
 # The README's command block is made from it, and a test checks the two are equal.
@@ -53,3 +54,6 @@ sampling.CropPlanner.promised_share
 wsi.write_pyramid
 slide_predict.SlidePlan.skipped_share
 tiled.predict_image
+# Qt's virtual methods of the whole-slide view, called by Qt when it paints.
+wsi_view.WholeSlideView.drawBackground
+wsi_view.WholeSlideView.drawForeground

@@ -156,11 +156,6 @@ def areas_csv(rows: list[SlideAreas], classes: ClassSet) -> str:
     return buf.getvalue()
 
 
-def area_array(rows: list[SlideAreas], classes: ClassSet) -> np.ndarray:
-    """The areas as an array (slides x classes), for tests and benchmarks."""
-    return np.array([[r.mm2.get(n, 0.0) for n in classes.names] for r in rows])
-
-
 def export_whole_slides(
     entries,
     classes: ClassSet,

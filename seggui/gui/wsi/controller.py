@@ -34,7 +34,7 @@ from seggui.gui.scores.panel import ScoresPanel
 from seggui.gui.session.session import Session
 from seggui.gui.viewer.canvas import DIFF_TABLE, REVIEW_TABLES, class_table
 from seggui.gui.viewer.overlay_panel import OverlayPanel
-from seggui.gui.workers import Job, LatestWorker
+from seggui.gui.workers import LatestWorker
 from seggui.gui.wsi.view import VIEW_TILE, WholeSlidePair
 
 CACHE_BYTES = 384 * 1024 * 1024  # decoded tiles kept for both views
@@ -221,7 +221,6 @@ class WholeSlideController(QObject):
         self.regions: list[tuple[float, tuple[float, float, float, float]]] = []
         self.region_index = -1
         self.active: tuple[tuple[float, float, float, float], str] | None = None  # box, source
-        self._job: Job | None = None
         self._background: list = []
         self._predictor = None  # (model path, Predictor), used by the prediction thread only
         self._then = None  # the second step of opening (annotation, store), for _opened
@@ -263,7 +262,7 @@ class WholeSlideController(QObject):
                 return exc
 
         self._then = then
-        self._job = self.feedback.run_job(first, self._opened, f"Opening {entry.name}")
+        self.feedback.run_job(first, self._opened, f"Opening {entry.name}")
 
     def set_mpp(self, mpp: float) -> None:
         """The user's resolution for the slide shown: remembered in the workspace, and the
@@ -321,7 +320,7 @@ class WholeSlideController(QObject):
         self._show_regions()
         self.request()
         then = self._then
-        self._job = self.feedback.run_job(
+        self.feedback.run_job(
             lambda progress, cancel: then(o, progress, cancel),
             self._prepared,
             f"Reading {name}'s annotation",
