@@ -238,44 +238,19 @@ def load_annotation_for(
     """A whole slide's annotation: QuPath GeoJSON, or a label image
     (:mod:`seggui.core.label_image`) sized against the slide's ``(width, height)``.
 
-    ``apart`` parses the GeoJSON in a process of its own: parsing holds Python's lock for
-    the whole file (about a second for 10 MB here), which would freeze a window's drawing
-    even from a worker thread; the regions come back as a few arrays."""
+    ``apart`` parses and draws the GeoJSON in a process of its own
+    (:mod:`seggui.core.annotation_server`): parsing and rasterio's drawing hold Python's lock
+    (a second for a 10 MB file, 60 ms for a 512-pixel tile of a busy region here), which
+    would stall a window's drawing even from a worker thread."""
     from seggui.core.label_image import LabelImageAnnotations, is_label_image
 
     if is_label_image(Path(path)):
         return LabelImageAnnotations(Path(path), len(classes), slide_size)
     if not apart:
         return load_annotations(path, classes)
-    import subprocess
-    import sys
-    import tempfile
+    from seggui.core.annotation_server import serve
 
-    with tempfile.TemporaryDirectory(prefix="seggui-geojson-") as tmp:
-        out = Path(tmp) / "packed.npz"
-        names = json.dumps(list(classes.names))
-        size = [str(v) for v in slide_size]
-        command = [sys.executable, "-m", "seggui.core.annotations", str(path), names, str(out)]
-        command += size
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not out.exists():
-            reason = (done.stderr.strip().splitlines() or ["the reader stopped"])[-1]
-            raise SlideFileError(Path(path), f"not readable GeoJSON ({reason})")
-        with np.load(out) as data:
-            packed = {k: data[k] for k in data.files}
-    packed["problems"] = [str(p) for p in packed["problems"]]
-    return SlideAnnotations.unpack(packed)
-
-
-def _pack_to(path: str, names_json: str, out: str, width: str, height: str) -> None:
-    """In the separate process: parse, draw the overview, pack, write ``out`` (npz)."""
-    names = json.loads(names_json)
-    annotations = load_annotations(path, ClassSet.default(len(names), names=names))
-    annotations.add_overview(int(width), int(height))
-    packed = annotations.pack()
-    packed["problems"] = np.array(packed["problems"], dtype=str)
-    with open(out, "wb") as fh:
-        np.savez(fh, **packed)
+    return serve(Path(path), classes, slide_size)
 
 
 def load_annotations(path: str | Path, classes: ClassSet) -> SlideAnnotations:
@@ -316,12 +291,3 @@ def load_annotations(path: str | Path, classes: ClassSet) -> SlideAnnotations:
     if broken:
         out.problems.append(f"{broken} objects with a broken or non-area geometry left out")
     return out
-
-
-if __name__ == "__main__":  # python -m seggui.core.annotations GEOJSON NAMES OUT WIDTH HEIGHT
-    import sys
-
-    try:
-        _pack_to(*sys.argv[1:6])
-    except SlideFileError as exc:
-        sys.exit(exc.reason)

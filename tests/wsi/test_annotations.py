@@ -124,11 +124,16 @@ def test_annotations_parsed_apart_come_back_the_same(tmp_path):
     assert apart.problems == here.problems and len(here.problems) == 1
     assert [r.value for r in apart.regions] == [1, 2]
     assert apart.overview_step == 8 and here.overview is None
-    for downsample in (1.0, 2.5, 8.0):  # 8: from the overview drawn in the other process
+    for downsample in (1.0, 2.5, 8.0):  # drawn by the other process; 8: from its overview
         n = int(100 / downsample)
         assert np.array_equal(
             apart.rasterise(0, 0, n, n, downsample), here.rasterise(0, 0, n, n, downsample)
         )
+    process = apart._process
+    assert process.poll() is None  # it serves tiles until let go
+    apart.close()
+    assert process.poll() is not None
+    assert np.array_equal(apart.rasterise(0, 0, 100, 100), here.rasterise(0, 0, 100, 100))
     assert here.rasterise(0, 0, 100, 100)[40, 40] == 255  # the hole is not annotated
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [')

@@ -190,6 +190,13 @@ def prepare_whole_slide(
     return opened
 
 
+def _close_annotations(o: OpenSlide) -> None:
+    """Let the annotation's drawing process go, if it has one."""
+    close = getattr(o.annotations, "close", None)
+    if close is not None:
+        close()
+
+
 def _qimage(rgb: np.ndarray) -> QImage:
     h, w = rgb.shape[:2]
     rgb = np.ascontiguousarray(rgb)
@@ -291,6 +298,7 @@ class WholeSlideController(QObject):
             worker.forget()
         if self.current is not None:
             self.current.slide.close()
+            _close_annotations(self.current)
         self.current = None
         self.cache.clear()
         self.regions, self.region_index, self.active = [], -1, None
@@ -333,6 +341,7 @@ class WholeSlideController(QObject):
                 self.session.facts.add_problem(self.current.entry.name, o.reason)
             return
         if o is not self.current or o.generation != self.generation:
+            _close_annotations(o)  # prepared for a slide left meanwhile
             return
         facts = self.session.facts
         name = o.entry.name
