@@ -27,13 +27,19 @@ from seggui.core.imageio import SlideFileError
 
 
 class ServedAnnotations(SlideAnnotations):
-    """The annotation as :class:`SlideAnnotations` (regions, problems, overview), its tiles
-    drawn by the server process."""
+    """The annotation as :class:`SlideAnnotations` (problems, overview, object count), its
+    tiles drawn by the server process. The regions stay packed here (as Python lists they
+    would take about 180 MB for 1.5 million points) until this process has to draw."""
 
-    def __init__(self, local: SlideAnnotations, process: subprocess.Popen):
-        super().__init__(local.regions, local.problems, local.overview, local.overview_step)
+    def __init__(self, packed: dict, process: subprocess.Popen):
+        overview = packed["overview"] if packed["overview"].size else None
+        super().__init__([], list(packed["problems"]), overview, int(packed["overview_step"]))
+        self._packed = packed
         self._process = process
         self._lock = threading.Lock()
+
+    def object_count(self) -> int:
+        return len(self._packed["values"])
 
     def rasterise(self, x: int, y: int, width: int, height: int, downsample: float = 1.0):
         if self.overview is not None and downsample >= self.overview_step:
@@ -50,18 +56,18 @@ class ServedAnnotations(SlideAnnotations):
                 if len(data) == width * height:
                     return np.frombuffer(data, np.uint8).reshape(height, width).copy()
                 self._process = None
+            if not self.regions and self.object_count():
+                self.regions = SlideAnnotations.unpack(self._packed).regions
         return super().rasterise(x, y, width, height, downsample)
 
     def close(self) -> None:
-        """Let the server go (it also ends when this process does: its input closes)."""
+        """Stop the server without waiting for it (it only reads; it also ends when this
+        process does, its input closing)."""
         with self._lock:
             process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            process.stdin.close()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            process.kill()
+            threading.Thread(target=process.wait, daemon=True).start()
 
 
 def serve(path: Path, classes: ClassSet, slide_size: tuple[int, int]) -> ServedAnnotations:
@@ -88,7 +94,7 @@ def serve(path: Path, classes: ClassSet, slide_size: tuple[int, int]) -> ServedA
         with np.load(out) as data:
             packed = {k: data[k] for k in data.files}
     packed["problems"] = [str(p) for p in packed["problems"]]
-    return ServedAnnotations(SlideAnnotations.unpack(packed), process)
+    return ServedAnnotations(packed, process)
 
 
 def _main(path: str, names_json: str, out: str, width: str, height: str) -> None:

@@ -62,6 +62,9 @@ class SlideAnnotations:
     overview_step: int = 0
     _boxes: np.ndarray | None = field(default=None, repr=False)  # the regions' bboxes, for lookups
 
+    def object_count(self) -> int:
+        return len(self.regions)
+
     def _from_overview(self, x, y, width, height, downsample) -> np.ndarray:
         return _sample(self.overview, self.overview_step, x, y, width, height, downsample)
 

@@ -684,7 +684,7 @@ class WholeSlideController(QObject):
         elif o.annotations is None:
             self.pair.left_title.setText(f"{name} · {size} · no annotation ({name}.geojson)")
         elif isinstance(o.annotations, SlideAnnotations):
-            count = len(o.annotations.regions)
+            count = o.annotations.object_count()
             self.pair.left_title.setText(f"{name} · {size} · annotation, {count} objects")
         else:
             ds = o.annotations.downsample
