@@ -19,7 +19,6 @@ from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -204,14 +203,14 @@ class MainWindow(QMainWindow):
             "previous": lambda: self.slide_list.step(-1),
             "next_region": lambda: self._step_region(1),
             "previous_region": lambda: self._step_region(-1),
-            "slide_mpp": self.edit_slide_mpp,
+            "slide_mpp": lambda: self.whole.display.ask_mpp(self, self.whole.set_mpp),
             "load_model": models.choose,
             "retrain": models.show_retrain,
             "evaluate": scores.evaluate_test,
             "audit": models.show_audit,
             "shortcuts": self.show_shortcuts,
             "about": self.show_about,
-            "tool_pan": lambda: (e.escape(), self.whole.clear_active()),
+            "tool_pan": lambda: (e.escape(), self.whole.regions.clear_active()),
         }
         for tool in ("brush", "eraser", "fill", "lasso", "take"):
             slots[f"tool_{tool}"] = lambda _=False, t=tool: e.set_tool(t)
@@ -239,7 +238,7 @@ class MainWindow(QMainWindow):
         self.overlay.edit_classes.connect(self.scores_control.edit_classes)
         self.views.hovered.connect(lambda x, y: self.hover_label.setText(self.display.hover(x, y)))
         self.wsi_views.hovered.connect(
-            lambda x, y: self.hover_label.setText(self.whole.hover(x, y))
+            lambda x, y: self.hover_label.setText(self.whole.display.hover(x, y))
         )
 
     def _sync_tool_actions(self) -> None:
@@ -318,7 +317,7 @@ class MainWindow(QMainWindow):
         self.overlay.set_classes(classes)
         self.editor_bar.set_classes(classes, swatch)
         self.display.render()
-        self.whole.restyle()
+        self.whole.display.restyle()
 
     # -- slides ----------------------------------------------------------------------------------
     def show_slide(self, name: str) -> None:
@@ -341,29 +340,10 @@ class MainWindow(QMainWindow):
         """The view pair on screen: the tile views or the whole-slide views."""
         return self.wsi_views if self.stack.currentWidget() is self.wsi_views else self.views
 
-    def edit_slide_mpp(self) -> None:
-        """Set the microns per pixel of the whole slide shown (its file may not say them)."""
-        o = self.whole.current
-        if o is None:
-            self.feedback.status("Choose a whole slide in the list first")
-            return
-        known = "from the file" if o.slide.mpp_known else "assumed: the file does not say"
-        value, ok = QInputDialog.getDouble(
-            self,
-            "Whole slide's resolution",
-            f"{o.entry.name}: microns per pixel at full resolution ({known})",
-            o.slide.mpp,
-            0.01,
-            100.0,
-            4,
-        )
-        if ok:
-            self.whole.set_mpp(value)
-
     def _mark(self, state: str) -> None:
         """Keys 1-4: the active region of a whole slide, else the slide."""
         if self._shown_views() is self.wsi_views:
-            text = self.whole.mark_active(state)
+            text = self.whole.regions.mark_active(state)
             if text is not None:
                 self.feedback.status(text)
                 return
@@ -373,7 +353,7 @@ class MainWindow(QMainWindow):
         if self._shown_views() is not self.wsi_views:
             self.feedback.status("Regions are for whole slides: open one from the list")
             return
-        text = self.whole.step_region(delta)
+        text = self.whole.regions.step(delta)
         self.feedback.status(text or "No regions yet: they are ranked as the slide is scored")
 
     def _fact_changed(self, name: str, fact: str) -> None:
@@ -384,7 +364,7 @@ class MainWindow(QMainWindow):
         self._sync_tool_actions()
         self.display.restyle()
         self.display.titles()
-        self.whole.restyle()
+        self.whole.display.restyle()
 
     def _refresh_titles(self, name: str) -> None:
         if name == self.session.current:

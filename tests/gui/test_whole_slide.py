@@ -122,9 +122,9 @@ def test_window_opens_predicts_and_zooms_a_whole_slide(qtbot, window, tmp_path):
     # The difference view and the next-worst region.
     window.overlay.difference.setChecked(True)
     assert right.field == "difference" and "Difference" in window.wsi_views.right_title.text()
-    worst = window.whole.regions[0]
-    assert all(worst[0] >= r[0] for r in window.whole.regions)
-    text = window.whole.step_region(1)
+    worst = window.whole.regions.ranked[0]
+    assert all(worst[0] >= r[0] for r in window.whole.regions.ranked)
+    text = window.whole.regions.step(1)
     assert text.startswith("Region 1 of")
     box = worst[1]
     assert left.visible_rect().contains(QRectF(box[0], box[1], box[2] - box[0], box[3] - box[1]))

@@ -12,197 +12,31 @@ the rest of the tissue) into the workspace's store, where a later visit finds th
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
-from PyQt6.QtGui import QImage
 
-from seggui.core.annotations import SlideAnnotations
-from seggui.core.atomic import atomic_path
 from seggui.core.cancel import Cancelled
-from seggui.core.classes import display_colors
 from seggui.core.imageio import SlideFileError
 from seggui.core.metrics import Scores, confusion
 from seggui.core.overlay import contour_layer
 from seggui.core.slides import WholeSlideFile
-from seggui.core.wsi import WholeSlide
 from seggui.gui.scores.panel import ScoresPanel
 from seggui.gui.session.session import Session
-from seggui.gui.viewer.canvas import DIFF_TABLE, REVIEW_TABLES, class_table
 from seggui.gui.viewer.overlay_panel import OverlayPanel
 from seggui.gui.workers import LatestWorker
+from seggui.gui.wsi.cache import TileCache
+from seggui.gui.wsi.display import WholeSlideDisplay
+from seggui.gui.wsi.opening import (
+    SAVE_EVERY,
+    OpenSlide,
+    close_annotations,
+    open_whole_slide,
+    prepare_whole_slide,
+    qimage,
+)
+from seggui.gui.wsi.regions import RegionsController
 from seggui.gui.wsi.view import VIEW_TILE, WholeSlidePair
-
-CACHE_BYTES = 384 * 1024 * 1024  # decoded tiles kept for both views
-THUMB_SIDE = 2048
-SAVE_EVERY = 16  # predicted tiles between saves of the overview and the scores
-REGION_MIN_ANNOTATED = 0.05  # a region is ranked when this share of it is annotated
-
-#: The uncertainty colours with 255 (nothing predicted there) transparent.
-UNCERTAINTY_TABLE = [*REVIEW_TABLES["uncertainty"][:255], 0]
-
-
-class TileCache:
-    """Decoded tiles by key, the least recently drawn dropped beyond a byte budget."""
-
-    def __init__(self, budget: int = CACHE_BYTES):
-        self.budget = budget
-        self.bytes = 0
-        self._items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
-
-    def get(self, key: tuple):
-        hit = self._items.get(key)
-        if hit is None:
-            return None
-        self._items.move_to_end(key)
-        return hit[0]
-
-    def __contains__(self, key: tuple) -> bool:
-        return key in self._items
-
-    def put(self, key: tuple, value, size: int) -> None:
-        self.pop(key)
-        self._items[key] = (value, size)
-        self.bytes += size
-        while self.bytes > self.budget and len(self._items) > 1:
-            _, (_, old) = self._items.popitem(last=False)
-            self.bytes -= old
-
-    def pop(self, key: tuple) -> None:
-        hit = self._items.pop(key, None)
-        if hit is not None:
-            self.bytes -= hit[1]
-
-    def held(self) -> list[tuple]:
-        return list(self._items)
-
-    def clear(self) -> None:
-        self._items.clear()
-        self.bytes = 0
-
-
-@dataclass
-class OpenSlide:
-    """One visit to a whole slide with one model (a new visit or model: a new generation)."""
-
-    generation: int
-    entry: WholeSlideFile
-    slide: WholeSlide
-    annotations: object  # SlideAnnotations or LabelImageAnnotations, or None
-    thumb: np.ndarray
-    plan: object = None  # SlidePlan, with a model
-    store: object = None  # TileStore
-    layers: object = None  # SlideLayers
-    model_path: Path | None = None
-    n_classes: int = 0
-    confusions: dict = field(default_factory=dict)  # (col, row) -> confusion of that tile
-    scores_file: Path | None = None
-    predicted: set = field(default_factory=set)  # tissue tiles in the store
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    unsaved: int = 0
-    annotation_problem: str | None = None
-
-    def total(self) -> np.ndarray:
-        out = np.zeros((self.n_classes, self.n_classes), np.int64)
-        with self.lock:
-            for conf in self.confusions.values():
-                out += conf
-        return out
-
-    def progress(self) -> tuple[int, int, bool]:
-        """Tissue tiles predicted, tissue tiles, and whether every one is also scored."""
-        if self.plan is None:
-            return 0, 0, False
-        with self.lock:
-            done, scored = len(self.predicted), len(self.confusions)
-        total = len(self.plan.tissue)
-        return done, total, done == total and (self.scores_file is None or scored >= total)
-
-    def save(self) -> None:
-        """Keep the overview and the per-tile scores in the store (atomic writes)."""
-        self.layers.overview.save(self.store.folder)
-        with self.lock:
-            tiles = sorted(self.confusions)
-            matrices = [self.confusions[t] for t in tiles]
-            self.unsaved = 0
-        if self.scores_file is not None and tiles:
-            with atomic_path(self.scores_file) as tmp, open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    tiles=np.array(tiles, np.int32).reshape(-1, 2),
-                    confusion=np.stack(matrices),
-                )
-
-
-def open_whole_slide(entry: WholeSlideFile, generation: int) -> OpenSlide:
-    """Open the slide and make its thumbnail (what the first view needs), off the UI thread;
-    a damaged slide raises :class:`SlideFileError`."""
-    from seggui.core.wsi import open_slide
-
-    slide = open_slide(entry.path, entry.mpp)
-    return OpenSlide(generation, entry, slide, None, slide.thumbnail(THUMB_SIDE))
-
-
-def prepare_whole_slide(
-    opened: OpenSlide, classes, workspace: Path, model_path: Path | None, meta
-) -> OpenSlide:
-    """Load the slide's annotation and (with a model) its plan, store and saved scores, off
-    the UI thread, while the first view is already on screen. An unreadable annotation is
-    a problem on the slide (``annotation_problem``): the slide is still shown."""
-    from seggui.core.annotations import load_annotation_for
-
-    entry, slide = opened.entry, opened.slide
-    if entry.annotation:
-        try:
-            opened.annotations = load_annotation_for(
-                entry.annotation, classes, slide.dimensions, apart=True
-            )
-        except SlideFileError as exc:
-            opened.annotation_problem = str(exc)
-    if model_path is None or meta is None:
-        return opened
-    from seggui.core.predcache import model_key
-    from seggui.model.slide_layers import SlideLayers
-    from seggui.model.slide_predict import plan_slide, store_for
-
-    plan = plan_slide(slide, meta.depth)
-    store = store_for(workspace, model_key(model_path), entry.path, plan.grid)
-    opened.n_classes = len(meta.classes)
-    opened.layers = SlideLayers(plan, store, opened.n_classes)
-    opened.model_path = Path(model_path)
-    opened.predicted = set(store.tiles()) & set(plan.tissue)
-    if opened.annotations is not None and meta.classes.same_as(classes):
-        st = Path(entry.annotation).stat()
-        scores_file = store.folder / f"scores-{st.st_size}-{st.st_mtime_ns}.npz"
-        if scores_file.exists():
-            with np.load(scores_file) as data:
-                opened.confusions = {
-                    (int(c), int(r)): m
-                    for (c, r), m in zip(data["tiles"], data["confusion"], strict=True)
-                }
-        opened.scores_file = scores_file
-    opened.store = store
-    opened.plan = plan  # last: a plan means everything prediction needs is there
-    return opened
-
-
-def _close_annotations(o: OpenSlide) -> None:
-    """Let the annotation's drawing process go, if it has one."""
-    close = getattr(o.annotations, "close", None)
-    if close is not None:
-        close()
-
-
-def _qimage(rgb: np.ndarray) -> QImage:
-    h, w = rgb.shape[:2]
-    rgb = np.ascontiguousarray(rgb)
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(
-        QImage.Format.Format_RGB32
-    )
 
 
 class WholeSlideController(QObject):
@@ -225,9 +59,10 @@ class WholeSlideController(QObject):
         self.cache = TileCache()
         self.current: OpenSlide | None = None
         self.generation = 0
-        self.regions: list[tuple[float, tuple[float, float, float, float]]] = []
-        self.region_index = -1
-        self.active: tuple[tuple[float, float, float, float], str] | None = None  # box, source
+        self.regions = RegionsController(session, pair, feedback, lambda: self.current)
+        self.display = WholeSlideDisplay(
+            session, pair, overlay, scores, self.cache, lambda: self.current
+        )
         self._background: list = []
         self._predictor = None  # (model path, Predictor), used by the prediction thread only
         self._then = None  # the second step of opening (annotation, store), for _opened
@@ -240,9 +75,7 @@ class WholeSlideController(QObject):
         for worker in (self.images, self.overlays, self.predictions):
             worker.start()
         pair.wanted.connect(self.request)
-        pair.region_drawn.connect(self.region_drawn)
         session.model_changed.connect(self.reopen)
-        session.fact_changed.connect(self._fact_changed)
 
     # -- opening ---------------------------------------------------------------------------------
     def show(self, entry: WholeSlideFile) -> None:
@@ -298,11 +131,10 @@ class WholeSlideController(QObject):
             worker.forget()
         if self.current is not None:
             self.current.slide.close()
-            _close_annotations(self.current)
+            close_annotations(self.current)
         self.current = None
         self.cache.clear()
-        self.regions, self.region_index, self.active = [], -1, None
-        self.pair.set_regions([])
+        self.regions.reset()
 
     def _opened(self, result) -> None:
         facts = self.session.facts
@@ -322,10 +154,9 @@ class WholeSlideController(QObject):
                 name, f"the file does not say its resolution: {o.slide.mpp} µm per pixel assumed"
             )
         levels = [(lv.width, lv.height, lv.downsample) for lv in o.slide.levels]
-        self.pair.set_slide(levels, _qimage(o.thumb))
-        self.restyle()
-        self.titles()
-        self._show_regions()
+        self.pair.set_slide(levels, qimage(o.thumb))
+        self.display.restyle()
+        self.regions.show()
         self.request()
         then = self._then
         self.feedback.run_job(
@@ -341,7 +172,7 @@ class WholeSlideController(QObject):
                 self.session.facts.add_problem(self.current.entry.name, o.reason)
             return
         if o is not self.current or o.generation != self.generation:
-            _close_annotations(o)  # prepared for a slide left meanwhile
+            close_annotations(o)  # prepared for a slide left meanwhile
             return
         facts = self.session.facts
         name = o.entry.name
@@ -352,10 +183,9 @@ class WholeSlideController(QObject):
             facts.add_problem(name, "; ".join(problems))
         if o.plan is not None:
             self._background = list(o.plan.tissue)
-            self._rank_regions()
+            self.regions.rank()
             self._update_scores()
-        self.restyle()
-        self.titles()
+        self.display.restyle()
         self.request()
         self.opened.emit(name)
 
@@ -407,7 +237,7 @@ class WholeSlideController(QObject):
         lv = o.slide.levels[level]
         x, y = col * VIEW_TILE, row * VIEW_TILE
         w, h = min(VIEW_TILE, lv.width - x), min(VIEW_TILE, lv.height - y)
-        image = _qimage(o.slide.read_region(level, x, y, w, h))
+        image = qimage(o.slide.read_region(level, x, y, w, h))
         return o.generation, image, image.sizeInBytes()
 
     def _draw_overlay(self, key, cancel):
@@ -516,11 +346,11 @@ class WholeSlideController(QObject):
                 o.entry.name, None if finished else f"{done * 100 // max(total, 1)}%"
             )
         self._update_scores()
-        self._rank_regions()
+        self.regions.rank()
         self.feedback.task(
             "" if finished else f"Predicting {o.entry.name}: {done} of {total} tissue tiles"
         )
-        self.titles()
+        self.display.titles()
         self.request()
 
     def _drop_prediction_tiles(self, o: OpenSlide, col: int, row: int) -> None:
@@ -543,198 +373,6 @@ class WholeSlideController(QObject):
             return
         total = o.total()
         facts.set_whole_scores(o.entry.name, Scores.from_confusion(total) if total.sum() else None)
-
-    # -- regions ---------------------------------------------------------------------------------
-    def _rank_regions(self) -> None:
-        """The slide's model tiles by disagreement with the annotation, worst first."""
-        o = self.current
-        if o is None or o.plan is None:
-            return
-        f = o.plan.factor
-        ranked = []
-        with o.lock:
-            confusions = list(o.confusions.items())
-        for (col, row), conf in confusions:
-            annotated = conf.sum()
-            x, y, w, h = o.plan.grid.core(col, row)
-            if annotated < REGION_MIN_ANNOTATED * w * h:
-                continue
-            wrong = 1.0 - np.trace(conf) / annotated
-            box = (
-                float(round(x * f)),
-                float(round(y * f)),
-                float(round((x + w) * f)),
-                float(round((y + h) * f)),
-            )
-            ranked.append((float(wrong), box))
-        ranked.sort(key=lambda item: -item[0])
-        self.regions = ranked
-
-    def step_region(self, delta: int) -> str | None:
-        """Show the next (or previous) worst region; its description for the status bar."""
-        if not self.regions:
-            return None
-        self.region_index = (self.region_index + delta) % len(self.regions)
-        wrong, box = self.regions[self.region_index]
-        self.pair.show_box(box)
-        self.active = (box, "ranked")
-        self._show_regions()
-        x0, y0, x1, y1 = (int(v) for v in box)
-        return (
-            f"Region {self.region_index + 1} of {len(self.regions)}: "
-            f"{wrong:.0%} of its annotated pixels disagree (x {x0}–{x1}, y {y0}–{y1}); "
-            "keys 1-4 mark this region, Esc the slide"
-        )
-
-    def region_drawn(self, box) -> None:
-        """The reviewer drew a region: it is kept, and active for marks."""
-        o = self.current
-        if o is None or self.session.facts is None:
-            return
-        self.session.facts.mark_region(o.entry.name, box, None, "drawn")
-        self.active = (tuple(float(v) for v in box), "drawn")
-        self._show_regions()
-        self.feedback.status("Region drawn: keys 1-4 mark it, Esc goes back to the slide")
-
-    def mark_active(self, state: str) -> str | None:
-        """Keys 1-4 on the active region: set the mark, or clear it when it has it already.
-        Returns a description, or None when no region is active."""
-        o = self.current
-        if o is None or self.active is None or self.session.facts is None:
-            return None
-        box, source = self.active
-        facts = self.session.facts
-        old = next((r for r in facts.regions(o.entry.name) if r.box == box), None)
-        new = None if old is not None and old.state == state else state
-        if new is None and source == "ranked":
-            facts.remove_region(o.entry.name, box)
-        else:
-            facts.mark_region(o.entry.name, box, new, source)
-        return f"Region marked {new}" if new else "Region mark cleared"
-
-    def clear_active(self) -> None:
-        if self.active is not None:
-            self.active = None
-            self._show_regions()
-
-    def _fact_changed(self, name: str, fact: str) -> None:
-        if fact == "regions" and self.current is not None and name == self.current.entry.name:
-            self._show_regions()
-
-    def _show_regions(self) -> None:
-        """Outline the slide's marked and drawn regions, and the active one."""
-        o = self.current
-        facts = self.session.facts
-        if o is None or facts is None:
-            self.pair.set_regions([])
-            return
-        active = self.active[0] if self.active else None
-        shown = [(r.box, r.state, r.box == active) for r in facts.regions(o.entry.name)]
-        if active is not None and not any(b == active for b, _, _ in shown):
-            shown.append((active, None, True))
-        self.pair.set_regions(shown)
-
-    # -- drawing ---------------------------------------------------------------------------------
-    def right_mode(self) -> str | None:
-        mode = self.overlay.right_mode()
-        o = self.current
-        if mode in ("difference", "issues") and (o is None or o.scores_file is None):
-            return None  # needs an annotation in the model's classes
-        return mode
-
-    def restyle(self) -> None:
-        """Colour tables, opacity and visibility from the overlay panel."""
-        s = self.session
-        if s.ctx is None:
-            return
-        table = class_table(display_colors(s.ctx.classes), self.overlay.visible())
-        contour = self.overlay.contour.isChecked()
-        opacity = self.overlay.opacity.value() / 100.0
-        left, right = self.pair.views()
-        left.table, left.field = table, "contour" if contour else "labels"
-        mode = self.right_mode()
-        if mode is None:
-            right.table, right.field = table, left.field
-            if s.model_meta is not None and not s.knows_classes():
-                right.table = class_table(display_colors(s.model_meta.classes))
-        else:
-            right.field = mode
-            right.table = {
-                "difference": DIFF_TABLE,
-                "issues": REVIEW_TABLES["issues"],
-                "uncertainty": UNCERTAINTY_TABLE,
-            }[mode]
-        for view in (left, right):
-            view.opacity = opacity
-            view.show_overlay = self.overlay.enabled.isChecked()
-        self.pair.repaint_views()
-        self.titles()
-
-    def titles(self) -> None:
-        o = self.current
-        if o is None:
-            return
-        name = o.entry.name
-        w, h = o.slide.dimensions
-        size = f"{w:,} x {h:,} px, {w * o.slide.mpp / 1000:.1f} x {h * o.slide.mpp / 1000:.1f} mm"
-        if o.annotation_problem:
-            self.pair.left_title.setText(f"{name} · {size} · {o.annotation_problem}")
-        elif o.annotations is None and o.entry.annotation is not None:
-            self.pair.left_title.setText(f"{name} · {size} · reading the annotation…")
-        elif o.annotations is None:
-            self.pair.left_title.setText(f"{name} · {size} · no annotation ({name}.geojson)")
-        elif isinstance(o.annotations, SlideAnnotations):
-            count = o.annotations.object_count()
-            self.pair.left_title.setText(f"{name} · {size} · annotation, {count} objects")
-        else:
-            ds = o.annotations.downsample
-            self.pair.left_title.setText(f"{name} · {size} · annotation: label image at 1/{ds:g}")
-        facts = self.session.facts
-        scores = facts.scores(name) if facts is not None else None
-        if o.plan is None:
-            waiting = self.session.model_path is not None and o.n_classes == 0
-            self.pair.right_title.setText("Finding the tissue…" if waiting else "No model")
-        else:
-            done, total, _ = o.progress()
-            parts = [f"Prediction ({o.model_path.stem})"]
-            mode = self.right_mode()
-            if mode is not None:
-                parts[0] = {
-                    "difference": "Difference (red)",
-                    "issues": "Label issues (magenta)",
-                    "uncertainty": "Uncertainty (hot: unsure)",
-                }[mode]
-            if done < total:
-                parts.append(f"{done} of {total} tissue tiles")
-            if scores is not None:
-                parts.append(f"mIoU {scores.miou:.3f}")
-            self.pair.right_title.setText(" · ".join(parts))
-        heading = name if scores is not None else f"{name}: no scores yet"
-        if self.session.ctx is not None:
-            self.scores.slide.show_scores(scores, self.session.ctx.classes, heading)
-
-    def hover(self, x: int, y: int) -> str:
-        """The status bar's text for level-0 pixel ``(x, y)``: where, and the classes there."""
-        o = self.current
-        if o is None:
-            return ""
-        w, h = o.slide.dimensions
-        if not (0 <= x < w and 0 <= y < h):
-            return ""
-        names = self.session.ctx.classes.names
-        parts = [f"x {x}, y {y} ({x * o.slide.mpp / 1000:.2f}, {y * o.slide.mpp / 1000:.2f} mm)"]
-        for view, what in zip(self.pair.views(), ("annotation", "prediction"), strict=True):
-            from seggui.gui.wsi.view import overlay_scale
-
-            scale = overlay_scale(view.downsample())
-            size = VIEW_TILE * scale
-            layers = self.cache.get((view.overlay, scale, int(x // size), int(y // size)))
-            if layers is None:
-                continue
-            v = int(layers["labels"][int(y % size // scale), int(x % size // scale)])
-            if v < len(names):
-                parts.append(f"{what}: {names[v]}")
-        return " · ".join(parts)
 
     def stop(self) -> None:
         self.leave()
