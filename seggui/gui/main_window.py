@@ -41,7 +41,7 @@ from seggui.gui.review.panel import ReviewPanel
 from seggui.gui.scores.controller import ScoresController
 from seggui.gui.scores.panel import ScoresPanel
 from seggui.gui.session.session import LOOKAHEAD, Session
-from seggui.gui.settings import SettingsController
+from seggui.gui.settings import PANELS_WIDTH, SLIDES_WIDTH, SettingsController, first_size
 from seggui.gui.slides.slide_list import SlideList
 from seggui.gui.training.controller import ModelsController
 from seggui.gui.training.panel import RetrainPanel
@@ -56,16 +56,8 @@ from seggui.gui.wsi.view import WholeSlidePair
 DEMO_COUNT = 40
 
 
-SLIDES_WIDTH, PANELS_WIDTH = 360, 250  # the docks' first widths: the views get the rest
-
-
 def demo_folder() -> Path:
     return user_data_dir() / "demo"
-
-
-def first_size(screen) -> tuple[int, int]:
-    """The window's size on first run: the screen's, up to 1600 x 1000."""
-    return min(screen.width(), 1600), min(screen.height(), 1000)
 
 
 class MainWindow(QMainWindow):

@@ -12,6 +12,12 @@ from seggui.gui.viewer.editor import Editor
 from seggui.gui.viewer.overlay_panel import OverlayPanel
 
 RECENT = 10
+SLIDES_WIDTH, PANELS_WIDTH = 360, 250  # the docks' first widths: the views get the rest
+
+
+def first_size(screen) -> tuple[int, int]:
+    """The window's size on first run: the screen's, up to 1600 x 1000."""
+    return min(screen.width(), 1600), min(screen.height(), 1000)
 
 
 class SettingsController:
