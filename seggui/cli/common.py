@@ -101,3 +101,61 @@ def rate(slides: int, seconds: float) -> None:
             f"{slides} slides in {seconds:.1f} s: {slides / max(seconds, 1e-9):.2f} slides/s",
             file=sys.stderr,
         )
+
+
+def add_cluster_arguments(p) -> None:
+    """``--cluster``/``--workers`` and the TLS files: where a batch command's slides go."""
+    g = p.add_argument_group("cluster (Dask distributed; workers share the filesystem)")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDRESS", help="a running Dask scheduler")
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="start a local cluster of N processes"
+    )
+    g.add_argument("--tls-ca", metavar="FILE", default="", help="CA certificate (TLS)")
+    g.add_argument("--tls-cert", metavar="FILE", default="", help="this client's certificate")
+    g.add_argument("--tls-key", metavar="FILE", default="", help="this client's private key")
+    g.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a scheduler on another machine without TLS (trusted networks only)",
+    )
+
+
+def cluster_spec(args):
+    """The checked :class:`~seggui.core.cluster_address.ClusterSpec` of the command line, or
+    None without ``--cluster``/``--workers``; a refused address fails here, unconnected."""
+    from seggui.core.cluster_address import (
+        ClusterRefused,
+        ClusterSpec,
+        check_spec,
+        insecure_warning,
+    )
+
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    if not (getattr(args, "cluster", None) or getattr(args, "workers", None)):
+        return None
+    spec = ClusterSpec(
+        args.cluster or "",
+        args.workers or 0,
+        args.tls_ca,
+        args.tls_cert,
+        args.tls_key,
+        args.insecure,
+    )
+    try:
+        spec = check_spec(spec)
+    except ClusterRefused as exc:
+        raise CliError(str(exc)) from exc
+    warning = insecure_warning(spec)
+    if warning:
+        print(warning, file=sys.stderr)
+    return spec
+
+
+def model_ref(path, tta: bool = False):
+    """The model as cluster workers find it (path and content hash)."""
+    from seggui.core.slide_results import model_hash
+    from seggui.model.cluster_jobs import ModelRef
+
+    return ModelRef(str(path.resolve()), model_hash(path), tta)

@@ -6,9 +6,13 @@ import json
 import time
 
 from seggui.cli.common import (
+    CliError,
     ProgressBar,
+    add_cluster_arguments,
     check_classes,
+    cluster_spec,
     load_predictor,
+    model_ref,
     open_context,
     quiet_tensorflow,
     rate,
@@ -16,7 +20,10 @@ from seggui.cli.common import (
 
 NAME = "evaluate"
 HELP = "score a model on the test split"
-SYNOPSIS = "seggui evaluate FOLDER [--model PATH] [--all] [--json] [--tta]"
+SYNOPSIS = (
+    "seggui evaluate FOLDER [--model PATH] [--all] [--json] [--tta]\n"
+    "                [--cluster ADDRESS | --workers N]"
+)
 SUMMARY = "IoU, Dice and confusion of the test split"
 
 
@@ -30,12 +37,14 @@ def add_arguments(p) -> None:
         action="store_true",
         help="average the prediction over the image and its flips (4x the time)",
     )
+    add_cluster_arguments(p)
 
 
 def run(args) -> int:
     quiet_tensorflow()
     from seggui.model.evaluate import evaluate_slides
 
+    spec = cluster_spec(args)  # a refused address fails before anything else is done
     ctx = open_context(args.folder)
     path, predictor, meta = load_predictor(ctx, args.model)
     predictor.tta = args.tta
@@ -50,7 +59,10 @@ def run(args) -> int:
         names = set(ctx.split.test)
         slides = [s for s in ctx.slides if s.name in names]
     started = time.monotonic()
-    report = evaluate_slides(predictor, slides, meta.classes, ProgressBar("evaluate"))
+    if spec is not None:
+        report = _on_cluster(spec, ctx, model_ref(path, args.tta), meta, slides)
+    else:
+        report = evaluate_slides(predictor, slides, meta.classes, ProgressBar("evaluate"))
     if ctx.scan.whole_slides:  # every annotated whole slide (they are not in the split)
         add_whole_slides(report, ctx, path, predictor, meta)
     rate(len(report.slides), time.monotonic() - started)
@@ -96,3 +108,40 @@ def add_whole_slides(report, ctx, model_path, predictor, meta) -> None:
         n = len(meta.classes)
         total = sum((s.confusion for s in report.slides.values()), np.zeros((n, n), np.int64))
         report.overall = Scores.from_confusion(total)
+
+
+def _on_cluster(spec, ctx, ref, meta, slides):
+    """The tiles scored by the cluster (records of an earlier run for this model are used),
+    the whole slides' tissue tiles predicted by it (then scored here from their stores)."""
+    import sys
+    from pathlib import Path
+
+    from seggui.core.predcache import model_key
+    from seggui.model.cluster import ClusterError, check_shared, open_client
+    from seggui.model.cluster_runs import evaluate_on_cluster, predict_whole_slides_on_cluster
+
+    print(f"sending the slides to {spec.describe()}", file=sys.stderr)
+    try:
+        with open_client(spec) as client:
+            check_shared(client, [str(ctx.root), ref.path, str(ctx.workspace)])
+            report, reused = evaluate_on_cluster(
+                client, ref, slides, meta.classes, ctx.workspace, ProgressBar("evaluate")
+            )
+            if reused:
+                print(f"{reused} slides' scores taken from an earlier run", file=sys.stderr)
+            if ctx.scan.whole_slides and not ref.tta:
+                report.problems += predict_whole_slides_on_cluster(
+                    client,
+                    ref,
+                    model_key(Path(ref.path)),
+                    ctx.scan.whole_slides,
+                    ctx.workspace,
+                    meta.depth,
+                    ProgressBar("whole-slide tiles"),
+                )
+    except ClusterError as exc:
+        raise CliError(str(exc)) from exc
+    except KeyboardInterrupt:
+        print("cancelled: the slides scored so far are kept; run again to go on", file=sys.stderr)
+        raise
+    return report

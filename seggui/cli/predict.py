@@ -6,11 +6,21 @@ import sys
 import time
 from pathlib import Path
 
-from seggui.cli.common import ProgressBar, load_predictor, open_context, quiet_tensorflow, rate
+from seggui.cli.common import (
+    CliError,
+    ProgressBar,
+    add_cluster_arguments,
+    cluster_spec,
+    load_predictor,
+    model_ref,
+    open_context,
+    quiet_tensorflow,
+    rate,
+)
 
 NAME = "predict"
 HELP = "write predicted masks (mode P PNGs)"
-SYNOPSIS = "seggui predict FOLDER --out DIR [--model PATH]"
+SYNOPSIS = "seggui predict FOLDER --out DIR [--model PATH] [--cluster ADDRESS | --workers N]"
 SUMMARY = "one mode-P PNG per image (whole slides: label TIFF)"
 
 
@@ -18,23 +28,27 @@ def add_arguments(p) -> None:
     p.add_argument("folder")
     p.add_argument("--out", required=True, help="folder for the masks")
     p.add_argument("--model", help="model .keras (default: active, else bundled)")
+    add_cluster_arguments(p)
 
 
 def run(args) -> int:
     quiet_tensorflow()
     from seggui.model.evaluate import predict_slides
 
+    spec = cluster_spec(args)  # a refused address fails before anything else is done
     ctx = open_context(args.folder)
     path, predictor, meta = load_predictor(ctx, args.model)
+    ref = model_ref(path)
+    out = Path(args.out).resolve()
     started = time.monotonic()
-    written, problems = predict_slides(
-        predictor,
-        ctx.slides,
-        Path(args.out),
-        meta.classes,
-        ProgressBar("predict"),
-    )
-    rate(len(written), time.monotonic() - started)
+    skipped = 0
+    if spec is not None:
+        written, skipped, problems = _on_cluster(spec, ctx, ref, meta, out)
+    else:
+        written, problems = predict_slides(
+            predictor, ctx.slides, out, meta.classes, ProgressBar("predict"), model_hash=ref.hash
+        )
+    rate(len(written) - skipped, time.monotonic() - started)
     whole = []
     if ctx.scan.whole_slides:
         from seggui.core.predcache import model_key
@@ -47,15 +61,48 @@ def run(args) -> int:
             meta.classes,
             ctx.workspace,
             meta.depth,
-            Path(args.out),
+            out,
             ProgressBar("whole slides"),
         )
-        problems += more
+        problems += [p for p in more if p.name not in {q.name for q in problems}]
     for p in problems:
         print(f"problem: {p.name}: {p.reason}", file=sys.stderr)
     print(
-        f"wrote {len(written)} masks"
+        f"wrote {len(written) - skipped} masks"
+        + (f" ({skipped} already made by this model, kept)" if skipped else "")
         + (f" and {len(whole)} whole-slide label images (NAME.labels.tiff)" if whole else "")
         + f" to {args.out} with {path.name}"
     )
     return 0 if written or whole or not (ctx.slides or ctx.scan.whole_slides) else 1
+
+
+def _on_cluster(spec, ctx, ref, meta, out: Path):
+    """The tiles' masks and the whole slides' tissue tiles, predicted by the cluster."""
+    from seggui.core.predcache import model_key
+    from seggui.model.cluster import ClusterError, check_shared, open_client
+    from seggui.model.cluster_runs import predict_on_cluster, predict_whole_slides_on_cluster
+
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"sending the slides to {spec.describe()}", file=sys.stderr)
+    try:
+        with open_client(spec) as client:
+            check_shared(client, [str(ctx.root), ref.path, str(out), str(ctx.workspace)])
+            written, skipped, problems = predict_on_cluster(
+                client, ref, ctx.slides, out, meta.classes, ProgressBar("predict")
+            )
+            if ctx.scan.whole_slides:
+                problems += predict_whole_slides_on_cluster(
+                    client,
+                    ref,
+                    model_key(Path(ref.path)),
+                    ctx.scan.whole_slides,
+                    ctx.workspace,
+                    meta.depth,
+                    ProgressBar("whole-slide tiles"),
+                )
+    except ClusterError as exc:
+        raise CliError(str(exc)) from exc
+    except KeyboardInterrupt:
+        print("cancelled: the masks finished so far are kept; run again to go on", file=sys.stderr)
+        raise
+    return written, skipped, problems

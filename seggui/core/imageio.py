@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
 
 from seggui.core.atomic import atomic_path
 from seggui.core.classes import ClassSet
@@ -201,13 +202,31 @@ def _map_colors(arr: np.ndarray, classes: ClassSet, path: Path) -> np.ndarray:
     return table[inverse].reshape(arr.shape[:2])
 
 
-def write_mask(path: str | Path, mask: np.ndarray, classes: ClassSet) -> None:
-    """Write class indices as a mode ``P`` PNG carrying the class palette, atomically."""
+def write_mask(
+    path: str | Path, mask: np.ndarray, classes: ClassSet, note: dict[str, str] | None = None
+) -> None:
+    """Write class indices as a mode ``P`` PNG carrying the class palette, atomically;
+    ``note`` goes into the file as PNG text (a predicted mask names its model and source)."""
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
     if mask.size and int(mask.max()) >= len(classes):
         raise ValueError(f"mask has value {int(mask.max())} but only {len(classes)} classes")
     im = Image.fromarray(mask.astype(np.uint8, copy=False), mode="P")
     im.putpalette(classes.palette())
+    info = None
+    if note:
+        info = PngInfo()
+        for key, value in note.items():
+            info.add_text(key, value)
     with atomic_path(path, suffix=".png") as tmp:
-        im.save(tmp, format="PNG")
+        im.save(tmp, format="PNG", pnginfo=info)
+
+
+def mask_note(path: str | Path) -> dict[str, str]:
+    """The PNG text :func:`write_mask` put into a mask (empty for any other or a bad file);
+    reads the header only."""
+    try:
+        with Image.open(path) as im:
+            return {k: v for k, v in im.info.items() if isinstance(v, str)}
+    except (OSError, ValueError, SyntaxError):
+        return {}

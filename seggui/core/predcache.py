@@ -24,7 +24,7 @@ def model_key(model_path: str | Path) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _source_stamp(image_path: Path) -> str:
+def source_stamp(image_path: Path) -> str:
     st = Path(image_path).stat()
     return f"{st.st_size}-{st.st_mtime_ns}"
 
@@ -45,7 +45,7 @@ class PredictionCache:
         path = self._path(name)
         try:
             with np.load(path) as data:
-                if str(data["stamp"]) != _source_stamp(image_path) or "probs" not in data:
+                if str(data["stamp"]) != source_stamp(image_path) or "probs" not in data:
                     return None  # another image, or made before margins and probabilities
                 return (
                     data["labels"],
@@ -72,7 +72,7 @@ class PredictionCache:
             confidence=np.round(np.clip(confidence, 0, 1) * 255).astype(np.uint8),
             margin=np.round(np.clip(margin, 0, 1) * 255).astype(np.uint8),
             probs=probs.astype(np.uint8),
-            stamp=np.array(_source_stamp(image_path)),
+            stamp=np.array(source_stamp(image_path)),
         )
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(self._path(name), buf.getvalue())

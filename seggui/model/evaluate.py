@@ -15,6 +15,7 @@ from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_pair, write_mask
 from seggui.core.metrics import ScoreAccumulator, Scores
+from seggui.core.slide_results import mask_note_for
 from seggui.core.slides import Problem, Slide
 from seggui.model.predict import Predictor
 
@@ -152,8 +153,11 @@ def predict_slides(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     workers: int = READERS,
+    model_hash: str = "",
 ) -> tuple[list[Path], list[Problem]]:
-    """Write one mode ``P`` PNG per slide image into ``out_dir`` (same stem, same size).
+    """Write one mode ``P`` PNG per slide image into ``out_dir`` (same stem, same size);
+    with ``model_hash``, each names the model and the image it came from (a cluster's rerun
+    skips such masks).
 
     Reading (``workers`` threads) and writing (one thread) overlap the predictions."""
     out_dir = Path(out_dir)
@@ -177,10 +181,11 @@ def predict_slides(
                 continue
             pred = predictor.predict(image, cancel)
             target = out_dir / f"{slide.name}.png"
+            note = mask_note_for(model_hash, slide.image_path) if model_hash else None
             if writer is None:
-                write_mask(target, pred.labels, classes)
+                write_mask(target, pred.labels, classes, note)
             else:
-                writes.append(writer.submit(write_mask, target, pred.labels, classes))
+                writes.append(writer.submit(write_mask, target, pred.labels, classes, note))
             written.append(target)
             progress(i + 1, total, f"predicted {slide.name}")
         for future in writes:

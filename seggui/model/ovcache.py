@@ -11,7 +11,6 @@ OpenVINO.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -21,18 +20,11 @@ from pathlib import Path
 import openvino as ov
 
 from seggui.core import workspace as ws
+from seggui.core.slide_results import model_hash
 from seggui.model.cpu import cpu_has_bf16
 from seggui.model.ovgraph import ShapeRunner, review_outputs
 
 CACHE_DIR = ".openvino"
-
-
-def model_hash(model_path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(model_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:20]
 
 
 def ir_path(model_path: str | Path) -> Path:

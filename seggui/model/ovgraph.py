@@ -8,6 +8,8 @@ from collections import OrderedDict
 import numpy as np
 import openvino as ov
 
+from seggui.model.cpu import worker_threads
+
 
 def top_class_only(model: ov.Model) -> ov.Model:
     """The model with its probabilities replaced by (top probability, top class) alone: the
@@ -60,6 +62,10 @@ class ShapeRunner:
     def __init__(self, precision: str, review: bool = True):
         self._core = ov.Core()
         self._config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
+        threads = worker_threads()
+        if threads:  # one of several worker processes on this machine: its share of the cores
+            self._config["INFERENCE_NUM_THREADS"] = threads
+            self._config["ENABLE_CPU_PINNING"] = False  # else every worker takes core 0
         self._compiled: OrderedDict[tuple, ov.CompiledModel] = OrderedDict()
         self._lock = threading.Lock()
         self.precision = precision

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from seggui.core.atomic import atomic_write_bytes
 from seggui.core.cancel import CancelToken
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError
@@ -97,10 +98,14 @@ class TileStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         info = self.folder / "grid.json"
         wanted = {"width": grid.width, "height": grid.height, "tile": grid.tile}
-        if not info.exists() or json.loads(info.read_text()) != wanted:
+        try:
+            same = json.loads(info.read_text()) == wanted
+        except (OSError, ValueError):
+            same = False
+        if not same:
             for old in self.folder.glob("*.npz"):  # tiles and their overview
-                old.unlink()  # another grid: nothing here fits
-            info.write_text(json.dumps(wanted))
+                old.unlink(missing_ok=True)  # another grid: nothing here fits
+            atomic_write_bytes(info, json.dumps(wanted).encode())
 
     def _path(self, col: int, row: int) -> Path:
         return self.folder / f"{col}_{row}.npz"

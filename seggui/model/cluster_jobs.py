@@ -1,0 +1,124 @@
+"""What a Dask worker runs: one slide (or a whole slide's chunk of tiles) per task.
+
+Tasks carry paths, never pixels: workers read the slides and the model from a filesystem
+they share with the client, at the same paths. Each worker process loads a model's converted
+copy once and keeps it for every later task with that model. Every result is written
+atomically by the task that made it, so a worker killed mid-task leaves nothing half-written
+and the scheduler simply runs its task again elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seggui.core.classes import ClassSet
+from seggui.core.imageio import SlideFileError, read_image, read_pair, write_mask
+from seggui.core.metrics import confusion
+from seggui.core.slide_results import ScoreRecords, mask_note_for
+from seggui.model.predict import Predictor
+
+#: One predictor per worker process: ``(model path, content hash) -> Predictor``.
+_LOADED: dict[tuple[str, str], Predictor] = {}
+#: How many times this process loaded a model (a test checks it is once per worker).
+LOADS = {"count": 0}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model as workers find it: its path on the shared filesystem and its content hash."""
+
+    path: str
+    hash: str
+    tta: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one task did: ``problem`` is empty when it succeeded."""
+
+    name: str
+    problem: str = ""
+    confusion: np.ndarray | None = None
+
+
+def predictor_for(model: ModelRef) -> Predictor:
+    """This process's predictor for ``model``, loaded on first use."""
+    key = (model.path, model.hash)
+    predictor = _LOADED.get(key)
+    if predictor is None:
+        from seggui.core.registry import read_meta
+
+        _LOADED.clear()  # one model at a time: a new one replaces the old
+        predictor = Predictor.from_path(model.path, read_meta(model.path))
+        _LOADED[key] = predictor
+        LOADS["count"] += 1
+    predictor.tta = model.tta
+    return predictor
+
+
+def model_loads() -> int:
+    """How many models this worker process has loaded (run on each worker by a test)."""
+    return LOADS["count"]
+
+
+def visible(paths: list[str]) -> list[str]:
+    """Which of ``paths`` this worker cannot see (run on every worker before submitting)."""
+    return [p for p in paths if not os.path.exists(p)]
+
+
+def write_prediction(
+    target: Path, labels: np.ndarray, classes: ClassSet, model_hash: str, image: Path
+) -> None:
+    """A predicted mask, written atomically, naming the model and the image it came from."""
+    write_mask(target, labels, classes, mask_note_for(model_hash, image))
+
+
+def predict_one(model: ModelRef, name: str, image: str, target: str, classes: ClassSet):
+    """Predict one image and write its mask; a bad image comes back as a problem."""
+    try:
+        pixels = read_image(image)
+    except SlideFileError as exc:
+        return Outcome(name, str(exc))
+    labels = predictor_for(model).predict(pixels).labels
+    write_prediction(Path(target), labels, classes, model.hash, Path(image))
+    return Outcome(name)
+
+
+def score_one(
+    model: ModelRef, name: str, image: str, mask: str, classes: ClassSet, workspace: str
+) -> Outcome:
+    """Predict one slide, compare with its annotation and record the confusion matrix."""
+    try:
+        pixels, truth = read_pair(image, mask, classes)
+    except SlideFileError as exc:
+        return Outcome(name, str(exc))
+    labels = predictor_for(model).predict(pixels).labels
+    matrix = confusion(truth, labels, len(classes))
+    records = ScoreRecords(Path(workspace), model.hash, "tta" if model.tta else "")
+    records.save(name, Path(image), Path(mask), matrix)
+    return Outcome(name, confusion=matrix)
+
+
+def predict_tiles_of(
+    model: ModelRef, name: str, slide_path: str, mpp: float | None, plan_parts: tuple, store: str
+) -> Outcome:
+    """Predict a chunk of a whole slide's tissue tiles into its tile store (a file per tile,
+    each atomic; tiles already there are skipped)."""
+    from seggui.core.wsi import open_slide
+    from seggui.model.slide_predict import SlidePlan, TileStore, predict_slide
+
+    factor, grid, tiles = plan_parts
+    try:
+        slide = open_slide(Path(slide_path), mpp)
+    except SlideFileError as exc:
+        return Outcome(name, str(exc))
+    try:
+        plan = SlidePlan(slide, factor, grid, list(tiles))
+        predict_slide(predictor_for(model), plan, TileStore(Path(store), grid))
+    finally:
+        slide.close()
+    return Outcome(name)
