@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 import sys
 
-from seggui.cli.common import CliError, ProgressBar, open_context, progress_text, quiet_tensorflow
+from seggui.cli import STARTED
+from seggui.cli.common import (
+    CliError,
+    ProgressBar,
+    add_cluster_arguments,
+    cluster_spec,
+    open_context,
+    progress_text,
+    quiet_tensorflow,
+)
 from seggui.core.train_settings import DEFAULTS, TrainSettings
 
 NAME = "audit"
 HELP = "rank slides by out-of-sample label quality (worst annotations first)"
 SYNOPSIS = (
-    "seggui audit FOLDER [--model PATH] [--folds K] [--time-budget S] [--epochs N] [--json] [--tta]"
+    "seggui audit FOLDER [--model PATH] [--folds K] [--time-budget S] [--epochs N] [--json] [--tta]\n"
+    "             [--cluster ADDRESS | --workers N]"
 )
 SUMMARY = "label quality from models that never saw the slide"
 
@@ -20,7 +30,12 @@ def add_arguments(a) -> None:
     a.add_argument("folder")
     a.add_argument("--model", help="take the fold models' size from this model")
     a.add_argument("--folds", type=int, default=3, help="folds of the non-test slides (3)")
-    a.add_argument("--time-budget", type=float, default=0, help="seconds for all folds")
+    a.add_argument(
+        "--time-budget",
+        type=float,
+        default=0,
+        help="seconds of wall time for the whole audit, start-up and scoring included",
+    )
     a.add_argument(
         "--epochs",
         type=int,
@@ -31,17 +46,17 @@ def add_arguments(a) -> None:
         "--tta", action="store_true", help="score with the flips averaged (4x the scoring time)"
     )
     a.add_argument("--json", action="store_true", help="print one JSON object")
+    add_cluster_arguments(a)
 
 
 def run(args) -> int:
     quiet_tensorflow()
     from seggui.core.audit import save_audit
-    from seggui.model.audit import run_audit
-    from seggui.model.train import TrainingError
 
     if args.folds < 2:
         print("seggui audit: error: --folds must be at least 2", file=sys.stderr)
         return 2
+    spec = cluster_spec(args)
     ctx = open_context(args.folder)
     settings = TrainSettings(epochs=args.epochs)
     model_name = ""
@@ -58,18 +73,7 @@ def run(args) -> int:
     data = {"slides": [], "problems": []}
     result = path = None
     if any(s.scorable for s in ctx.slides) or not ctx.scan.whole_slides:
-        try:
-            result = run_audit(
-                ctx,
-                settings,
-                args.folds,
-                args.time_budget,
-                lambda p: bar(p.epoch, p.epochs, progress_text(p)),
-                model_name=model_name,
-                tta=args.tta,
-            )
-        except TrainingError as exc:
-            raise CliError(str(exc)) from exc
+        result = _fold_models(ctx, settings, args, model_name, bar, STARTED, spec)
         path = save_audit(ctx.workspace, result)
         data = result.to_json()
     whole, whole_problems = _whole_slides(ctx, args.model) if ctx.scan.whole_slides else ([], [])
@@ -121,6 +125,35 @@ def run(args) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _fold_models(ctx, settings, args, model_name, bar, started, spec):
+    """The fold models' out-of-sample scores, here or on the cluster."""
+    from contextlib import nullcontext
+
+    from seggui.model.audit import run_audit
+    from seggui.model.cluster import ClusterError, check_shared, open_client
+    from seggui.model.train import TrainingError
+
+    if spec is not None:
+        print(f"training the {args.folds} fold models on {spec.describe()}", file=sys.stderr)
+    try:
+        with open_client(spec) if spec is not None else nullcontext() as client:
+            if client is not None:
+                check_shared(client, [str(ctx.root), str(ctx.workspace)])
+            return run_audit(
+                ctx,
+                settings,
+                args.folds,
+                args.time_budget,
+                lambda p: bar(p.epoch, p.epochs, progress_text(p)),
+                model_name=model_name,
+                tta=args.tta,
+                started=started,
+                client=client,
+            )
+    except (TrainingError, ClusterError) as exc:
+        raise CliError(str(exc)) from exc
 
 
 def _whole_slides(ctx, explicit: str | None) -> tuple[list[dict], list]:

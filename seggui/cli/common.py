@@ -159,3 +159,38 @@ def model_ref(path, tta: bool = False):
     from seggui.model.cluster_jobs import ModelRef
 
     return ModelRef(str(path.resolve()), model_hash(path), tta)
+
+
+def predict_with_cluster(spec, ctx, ref, meta, out):
+    """``(masks, skipped, problems)``: the tiles' masks written into ``out`` and the whole
+    slides' tissue tiles into their stores, by the cluster."""
+    from pathlib import Path
+
+    from seggui.core.predcache import model_key
+    from seggui.model.cluster import ClusterError, check_shared, open_client
+    from seggui.model.cluster_runs import predict_on_cluster, predict_whole_slides_on_cluster
+
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"sending the slides to {spec.describe()}", file=sys.stderr)
+    try:
+        with open_client(spec) as client:
+            check_shared(client, [str(ctx.root), ref.path, str(out), str(ctx.workspace)])
+            written, skipped, problems = predict_on_cluster(
+                client, ref, ctx.slides, out, meta.classes, ProgressBar("predict")
+            )
+            if ctx.scan.whole_slides:
+                problems += predict_whole_slides_on_cluster(
+                    client,
+                    ref,
+                    model_key(Path(ref.path)),
+                    ctx.scan.whole_slides,
+                    ctx.workspace,
+                    meta.depth,
+                    ProgressBar("whole-slide tiles"),
+                )
+    except ClusterError as exc:
+        raise CliError(str(exc)) from exc
+    except KeyboardInterrupt:
+        print("cancelled: the masks finished so far are kept; run again to go on", file=sys.stderr)
+        raise
+    return written, skipped, problems

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import sys
 
-from seggui.cli.common import ProgressBar, load_predictor, open_context, quiet_tensorflow
+from seggui.cli.common import (
+    ProgressBar,
+    add_cluster_arguments,
+    cluster_spec,
+    load_predictor,
+    model_ref,
+    open_context,
+    predict_with_cluster,
+    quiet_tensorflow,
+)
 
 NAME = "export"
 HELP = "annotations (or predictions) as QuPath GeoJSON and/or palette PNGs"
 SYNOPSIS = (
     "seggui export FOLDER [--geojson DIR] [--masks DIR] [--prediction] [--model PATH]\n"
-    "              [--include-background]"
+    "              [--include-background] [--cluster ADDRESS | --workers N]"
 )
 SUMMARY = "QuPath GeoJSON and palette PNGs"
 
@@ -22,31 +31,55 @@ def add_arguments(x) -> None:
     x.add_argument("--prediction", action="store_true", help="export the model's prediction")
     x.add_argument("--model", help="model .keras for --prediction (default: active, else bundled)")
     x.add_argument("--include-background", action="store_true", help="export it too (GeoJSON)")
+    add_cluster_arguments(x)  # with --prediction: the cluster predicts, this machine traces
 
 
 def run(args) -> int:
     from seggui.core.export import export_slides
-    from seggui.core.imageio import read_image
+    from seggui.core.imageio import read_image, read_mask
 
     if not args.geojson and not args.masks:
         print("seggui export: error: give --geojson DIR and/or --masks DIR", file=sys.stderr)
         return 2
+    spec = cluster_spec(args)
+    if spec is not None and not args.prediction:
+        print(
+            "seggui export: error: --cluster/--workers predict: add --prediction", file=sys.stderr
+        )
+        return 2
     ctx = open_context(args.folder)
-    classes, predictor, meta, model_path = ctx.classes, None, None, None
+    classes, predictor, meta, model_path, labels_of = ctx.classes, None, None, None, None
     if args.prediction:
         quiet_tensorflow()
         model_path, predictor, meta = load_predictor(ctx, args.model)
         classes = meta.classes
-    slides = [s for s in ctx.slides if (s.usable if predictor else s.scorable)]
-    done, problems = export_slides(
+
+        def labels_of(s):
+            return predictor.predict(read_image(s.image_path)).labels
+
+    problems = []
+    if spec is not None:  # predicted by the cluster into the workspace, traced here
+        ref = model_ref(model_path)
+        predicted = ctx.workspace / "predicted" / ref.hash
+        _, _, problems = predict_with_cluster(spec, ctx, ref, meta, predicted)
+
+        def labels_of(s):
+            return read_mask(predicted / f"{s.name}.png", classes)
+
+    failed = {p.name for p in problems}
+    slides = [
+        s for s in ctx.slides if (s.usable if predictor else s.scorable) and s.name not in failed
+    ]
+    done, more = export_slides(
         slides,
         classes,
         args.geojson,
         args.masks,
         args.include_background,
-        (lambda s: predictor.predict(read_image(s.image_path)).labels) if predictor else None,
+        labels_of,
         ProgressBar("export"),
     )
+    problems += more
     whole = 0
     if ctx.scan.whole_slides and args.geojson:
         whole, more = _export_whole_slides(args, ctx, classes, predictor, meta, model_path)

@@ -7,20 +7,23 @@ import time
 from pathlib import Path
 
 from seggui.cli.common import (
-    CliError,
     ProgressBar,
     add_cluster_arguments,
     cluster_spec,
     load_predictor,
     model_ref,
     open_context,
+    predict_with_cluster,
     quiet_tensorflow,
     rate,
 )
 
 NAME = "predict"
 HELP = "write predicted masks (mode P PNGs)"
-SYNOPSIS = "seggui predict FOLDER --out DIR [--model PATH] [--cluster ADDRESS | --workers N]"
+SYNOPSIS = (
+    "seggui predict FOLDER --out DIR [--model PATH]\n"
+    "               [--cluster ADDRESS | --workers N]"
+)
 SUMMARY = "one mode-P PNG per image (whole slides: label TIFF)"
 
 
@@ -43,7 +46,7 @@ def run(args) -> int:
     started = time.monotonic()
     skipped = 0
     if spec is not None:
-        written, skipped, problems = _on_cluster(spec, ctx, ref, meta, out)
+        written, skipped, problems = predict_with_cluster(spec, ctx, ref, meta, out)
     else:
         written, problems = predict_slides(
             predictor, ctx.slides, out, meta.classes, ProgressBar("predict"), model_hash=ref.hash
@@ -74,35 +77,3 @@ def run(args) -> int:
         + f" to {args.out} with {path.name}"
     )
     return 0 if written or whole or not (ctx.slides or ctx.scan.whole_slides) else 1
-
-
-def _on_cluster(spec, ctx, ref, meta, out: Path):
-    """The tiles' masks and the whole slides' tissue tiles, predicted by the cluster."""
-    from seggui.core.predcache import model_key
-    from seggui.model.cluster import ClusterError, check_shared, open_client
-    from seggui.model.cluster_runs import predict_on_cluster, predict_whole_slides_on_cluster
-
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"sending the slides to {spec.describe()}", file=sys.stderr)
-    try:
-        with open_client(spec) as client:
-            check_shared(client, [str(ctx.root), ref.path, str(out), str(ctx.workspace)])
-            written, skipped, problems = predict_on_cluster(
-                client, ref, ctx.slides, out, meta.classes, ProgressBar("predict")
-            )
-            if ctx.scan.whole_slides:
-                problems += predict_whole_slides_on_cluster(
-                    client,
-                    ref,
-                    model_key(Path(ref.path)),
-                    ctx.scan.whole_slides,
-                    ctx.workspace,
-                    meta.depth,
-                    ProgressBar("whole-slide tiles"),
-                )
-    except ClusterError as exc:
-        raise CliError(str(exc)) from exc
-    except KeyboardInterrupt:
-        print("cancelled: the masks finished so far are kept; run again to go on", file=sys.stderr)
-        raise
-    return written, skipped, problems

@@ -140,9 +140,12 @@ def run(args) -> int:
     ctx = open_context(args.folder)
     settings = settings_from(args)
     curation = curate(ctx, None, args.include_needs_fix, args.include_rejected)
+    from seggui.model.devices import describe, training_devices
+
     print(
         f"{curation.summary()}; testing on {len(curation.test)} "
-        f"({len(ctx.classes)} classes: {', '.join(ctx.classes.names)})",
+        f"({len(ctx.classes)} classes: {', '.join(ctx.classes.names)}); "
+        f"on {describe(training_devices())}",
         file=sys.stderr,
     )
     bar = ProgressBar("train")

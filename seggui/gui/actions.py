@@ -16,6 +16,7 @@ MENUS = (
     ("edit", "&Edit"),
     ("view", "&View"),
     ("model", "&Model"),
+    ("settings", "&Settings"),
     ("help", "&Help"),
 )
 
@@ -195,6 +196,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("retrain", "model", "&Retrain…", ("Ctrl+R",), "Retrain panel"),
     ActionSpec("evaluate", "model", "&Evaluate test split"),
     ActionSpec("audit", "model", "&Audit labels…"),
+    ActionSpec("predict_all", "model", "&Predict all slides to a folder…"),
+    ActionSpec("compute", "settings", "&Compute (this machine or a Dask cluster)…"),
     ActionSpec("shortcuts", "help", "&Shortcuts", ("F1",), "This list"),
     ActionSpec("about", "help", "&About seggui"),
 )

@@ -2,13 +2,12 @@
 controllers that own each concern, and wires them together.
 
 State lives in the :class:`~seggui.gui.session.session.Session`; drawing in
-:class:`~seggui.gui.viewer.display.SlideDisplay`; editing in
-:class:`~seggui.gui.viewer.editor.Editor`; review marks in
-:class:`~seggui.gui.review.controller.ReviewController`; scores and exports in
+:class:`~seggui.gui.viewer.display.SlideDisplay`; editing in :class:`~seggui.gui.viewer.editor.Editor`;
+review marks in :class:`~seggui.gui.review.controller.ReviewController`; scores and exports in
 :class:`~seggui.gui.scores.controller.ScoresController`; models, retraining and the audit in
-:class:`~seggui.gui.training.controller.ModelsController`; remembered settings in
-:class:`~seggui.gui.settings.SettingsController`; the menus and keys in
-:mod:`seggui.gui.actions`.
+:class:`~seggui.gui.training.controller.ModelsController`; where heavy work runs in
+:class:`~seggui.gui.compute.ComputeController`; remembered settings in
+:class:`~seggui.gui.settings.SettingsController`; the menus and keys in :mod:`seggui.gui.actions`.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from seggui.core.review import STATES
 from seggui.core.workspace import user_data_dir
 from seggui.core.wsi import is_whole_slide
 from seggui.gui import actions as action_table
+from seggui.gui.compute import ComputeController
 from seggui.gui.feedback import Feedback
 from seggui.gui.review.controller import ReviewController
 from seggui.gui.review.panel import ReviewPanel
@@ -107,8 +107,10 @@ class MainWindow(QMainWindow):
             self.feedback,
             self,
         )
+        settings = settings or QSettings("seggui", "seggui")
+        self.compute = ComputeController(settings, self, self.session, self.feedback, self.retrain)
         self.settings_control = SettingsController(
-            settings or QSettings("seggui", "seggui"),
+            settings,
             self,
             self.overlay,
             self.editor,
@@ -200,6 +202,8 @@ class MainWindow(QMainWindow):
             "retrain": models.show_retrain,
             "evaluate": scores.evaluate_test,
             "audit": models.show_audit,
+            "predict_all": self.compute.predict_all,
+            "compute": self.compute.edit,
             "shortcuts": self.show_shortcuts,
             "about": self.show_about,
             "tool_pan": lambda: (e.escape(), self.whole.regions.clear_active()),

@@ -4,6 +4,12 @@ Each fold's model trains on the other folds (less the slides whose annotation wa
 as any training here) and predicts its own fold; the test slides, which no fold trained on,
 are scored by the first fold's model. Nothing is saved as a model version: the models exist
 only to give out-of-sample label-quality scores.
+
+The time budget bounds the whole audit's wall time, start-up and scoring included: each fold
+is given an end time, and its fit stops early enough to leave room for validating and for
+scoring its slides at a speed measured on this machine first. In one process the folds run
+one after another and share the budget; on a cluster (:mod:`seggui.model.audit_parallel`)
+they run side by side and each has all of it.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +27,163 @@ from seggui.core.audit import AuditResult, assign_folds, audit_key
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
 from seggui.core.folder import FolderContext
-from seggui.core.imageio import SlideFileError, read_pair
-from seggui.core.quality import slide_quality
+from seggui.core.imageio import SlideFileError, read_image, read_pair
+from seggui.core.quality import SlideQuality, slide_quality
 from seggui.core.slides import Slide
+from seggui.core.train_settings import TrainSettings
 from seggui.model.predict import Prediction, Predictor
-from seggui.model.train import TrainingError, TrainProgress, TrainSettings, fit
+from seggui.model.progress import TrainProgress
 
 DEFAULT_FOLDS = 3
+#: Room kept at the end of a fold for what is not measured (the best weights loaded, the
+#: last batch past the end): this share of the fold's time, and at least SAFETY_S.
+SAFETY_SHARE = 0.05
+SAFETY_S = 1.0
+#: The fit gets at least this much however late a fold starts (a model must exist to score).
+MIN_FIT_S = 1.0
+#: Scoring speed measured in this process: ``(classes, filters, depth) -> (first, per pixel)``.
+_MEASURED: dict[tuple[int, int, int], tuple[float, float]] = {}
+
+Observe = Callable[[str, Prediction, np.ndarray], None]
+
+
+@dataclass
+class FoldPlan:
+    """Which slides one fold learns from and which it scores (names)."""
+
+    k: int
+    folds: int
+    learn: list[str]
+    held_out: list[str]
+    test: list[str]
+
+
+@dataclass
+class FoldResult:
+    """One fold's out-of-sample scores, or ``cancelled``."""
+
+    k: int
+    slides: dict[str, SlideQuality] = field(default_factory=dict)
+    fold_of: dict[str, int] = field(default_factory=dict)
+    problems: list[dict] = field(default_factory=list)
+    best_val_iou: float = float("nan")
+    fit_seconds: float = 0.0
+    cancelled: bool = False
+
+
+def plan_folds(ctx: FolderContext, folds: int, seed: int) -> list[FoldPlan]:
+    """The folds of the non-test slides (every one is scored, rejected ones included; they
+    are only kept out of the learning)."""
+    from seggui.model.train import TrainingError
+
+    rejected = set(curate(ctx, include_needs_fix=True, include_rejected=False).left_out)
+    pool = [s.name for s in ctx.part("train")]
+    if len(pool) < folds:
+        raise TrainingError(f"{len(pool)} training slides cannot be split into {folds} folds")
+    fold_of = assign_folds(pool, folds, seed)
+    test = [s.name for s in ctx.part("test")]
+    plans = []
+    for k in range(folds):
+        learn = [n for n in pool if fold_of[n] != k and n not in rejected]
+        if not learn:
+            raise TrainingError(f"fold {k + 1} has no slides left to learn from")
+        held = [n for n in pool if fold_of[n] == k]
+        plans.append(FoldPlan(k, folds, learn, held, test if k == 0 else []))
+    return plans
+
+
+def scoring_seconds(
+    settings: TrainSettings, n_classes: int, samples: list[Slide], pixels: int
+) -> float:
+    """How long making a fold model's predictor and predicting ``pixels`` takes here: measured
+    on an untrained model of the fold's size (conversion and tracing included), with the
+    first of ``samples`` that reads."""
+    from seggui.model.unet import build_unet
+
+    key = (n_classes, settings.base_filters, settings.depth)
+    if key not in _MEASURED:  # once per process: the folds after the first reuse it
+        image = None
+        for slide in samples:
+            try:
+                image = read_image(slide.image_path)
+                break
+            except SlideFileError:
+                continue
+        if image is None:
+            return 0.0
+        started = time.monotonic()
+        model = build_unet(n_classes, settings.base_filters, settings.depth)
+        predictor = Predictor(model, settings.depth)
+        predictor.predict(image)
+        first = time.monotonic() - started
+        again = time.monotonic()
+        predictor.predict(image)
+        per_pixel = (time.monotonic() - again) / max(1, image.shape[0] * image.shape[1])
+        _MEASURED[key] = (first, per_pixel)
+    first, per_pixel = _MEASURED[key]
+    return first + per_pixel * pixels
+
+
+def run_fold(
+    ctx: FolderContext,
+    plan: FoldPlan,
+    settings: TrainSettings,
+    ends_by: float | None,
+    report: Callable[[TrainProgress], None],
+    cancel: CancelToken,
+    tta: bool = False,
+    observe: Observe | None = None,
+) -> FoldResult:
+    """Train one fold's model and score its held-out (and test) slides, done by ``ends_by``
+    (``time.monotonic()``) when given."""
+    from seggui.model.train import fit
+
+    by_name = {s.name: s for s in ctx.slides}
+    scored = [by_name[n] for n in plan.held_out + plan.test]
+    learn = [by_name[n] for n in plan.learn]
+    result = FoldResult(plan.k)
+    fit_ends_by = None
+    if ends_by is not None:
+        validated = settings.val_fraction * sum(s.size[0] * s.size[1] for s in learn)
+        pixels = sum(s.size[0] * s.size[1] for s in scored if s.usable) * (4 if tta else 1)
+        reserve = scoring_seconds(settings, len(ctx.classes), learn, int(pixels + validated))
+        now = time.monotonic()
+        safety = max(SAFETY_S, SAFETY_SHARE * (ends_by - now))
+        fit_ends_by = max(now + MIN_FIT_S, ends_by - reserve - safety)
+
+    def fold_report(p: TrainProgress) -> None:
+        report(replace(p, message=p.message or f"fold {plan.k + 1}/{plan.folds}"))
+
+    run_dir = Path(tempfile.mkdtemp(prefix=".tmp-audit-", dir=ctx.workspace))
+    try:
+        fitted = fit(
+            ctx, learn, replace(settings), fold_report, cancel, run_dir, ends_by=fit_ends_by
+        )
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if fitted.cancelled:
+        return FoldResult(plan.k, cancelled=True)
+    result.best_val_iou = max(fitted.history.get("val_iou", [float("nan")]))
+    result.fit_seconds = fitted.seconds
+    predictor = Predictor(fitted.model, settings.depth, tta=tta)
+    report(
+        TrainProgress(
+            plan.k + 1,
+            plan.folds,
+            1,
+            1,
+            float("nan"),
+            message=f"fold {plan.k + 1}/{plan.folds}: scoring {len(scored)} slides",
+        )
+    )
+    held = set(plan.held_out)
+    try:
+        for slide in scored:
+            cancel.raise_if_cancelled()
+            _score(slide, predictor, ctx, result, plan.k if slide.name in held else -1, observe)
+    except Cancelled:
+        return FoldResult(plan.k, cancelled=True)
+    return result
 
 
 def run_audit(
@@ -39,62 +195,48 @@ def run_audit(
     cancel: CancelToken | None = None,
     model_name: str = "",
     tta: bool = False,
-    observe: Callable[[str, Prediction, np.ndarray], None] | None = None,
+    observe: Observe | None = None,
+    started: float | None = None,
+    client=None,
 ) -> AuditResult | None:
     """Out-of-sample label quality for every slide with a mask; None when cancelled.
 
-    ``time_budget_s`` is shared equally by the folds' training runs. ``tta``: score with
-    the prediction averaged over the image and its flips. ``observe(name, prediction,
-    annotation)`` sees every out-of-sample prediction (a benchmark compares other per-slide
-    scores on them).
+    ``time_budget_s`` bounds the audit's wall time from ``started`` (``time.monotonic()``;
+    now when not given): the caller's start-up counts. ``client``: a Dask client; the folds
+    then train side by side, one task each. ``tta``: score with the prediction averaged over
+    the image and its flips. ``observe(name, prediction, annotation)`` sees every
+    out-of-sample prediction (a benchmark compares other per-slide scores on them).
     """
     cancel = cancel or CancelToken()
     report = progress or (lambda p: None)
-    started = time.monotonic()
-    curation = curate(ctx, include_needs_fix=True, include_rejected=False)
-    rejected = set(curation.left_out)
-    pool = ctx.part("train")  # every non-test slide is scored, rejected ones included
-    if len(pool) < folds:
-        raise TrainingError(f"{len(pool)} training slides cannot be split into {folds} folds")
-    fold_of = assign_folds([s.name for s in pool], folds, settings.seed)
-    per_fold = replace(settings, time_budget_s=time_budget_s / folds if time_budget_s else 0.0)
+    started = time.monotonic() if started is None else started
+    ends_by = started + time_budget_s if time_budget_s else None
+    plans = plan_folds(ctx, folds, settings.seed)
+    if client is not None:
+        from seggui.model.audit_parallel import run_folds_on_cluster
+
+        results = run_folds_on_cluster(client, ctx, plans, settings, ends_by, tta, report, cancel)
+    else:
+        results = []
+        for plan in plans:
+            fold_end = None
+            if ends_by is not None:  # the time left, shared by the folds still to run
+                now = time.monotonic()
+                fold_end = now + (ends_by - now) / (folds - plan.k)
+            results.append(run_fold(ctx, plan, settings, fold_end, report, cancel, tta, observe))
+            if results[-1].cancelled:
+                return None
+    if results is None or any(r.cancelled for r in results):
+        return None
+    per_fold = replace(settings, time_budget_s=time_budget_s)
     result = AuditResult(audit_key(ctx), folds, asdict(per_fold), model=model_name)
-    run_root = Path(tempfile.mkdtemp(prefix=".tmp-audit-", dir=ctx.workspace))
-    try:
-        for k in range(folds):
-            learn = [s for s in pool if fold_of[s.name] != k and s.name not in rejected]
-            held_out = [s for s in pool if fold_of[s.name] == k]
-            if not learn:
-                raise TrainingError(f"fold {k + 1} has no slides left to learn from")
-
-            def fold_report(p: TrainProgress, k=k) -> None:
-                report(replace(p, message=p.message or f"fold {k + 1}/{folds}"))
-
-            run_dir = run_root / f"fold{k}"
-            run_dir.mkdir()
-            fitted = fit(ctx, learn, replace(per_fold), fold_report, cancel, run_dir)
-            if fitted.cancelled:
-                return None
-            predictor = Predictor(fitted.model, per_fold.depth, tta=tta)
-            scored = held_out + (ctx.part("test") if k == 0 else [])
-            report(
-                TrainProgress(
-                    k + 1,
-                    folds,
-                    1,
-                    1,
-                    float("nan"),
-                    message=f"fold {k + 1}/{folds}: scoring {len(scored)} slides",
-                )
-            )
-            try:
-                for slide in scored:
-                    cancel.raise_if_cancelled()
-                    _score(slide, predictor, ctx, result, k if slide in held_out else -1, observe)
-            except Cancelled:
-                return None
-    finally:
-        shutil.rmtree(run_root, ignore_errors=True)
+    for r in results:
+        result.slides.update(r.slides)
+        result.fold_of.update(r.fold_of)
+        result.problems += r.problems
+    result.settings["fold_val_iou"] = [round(float(r.best_val_iou), 4) for r in results]
+    result.settings["fold_fit_seconds"] = [r.fit_seconds for r in results]
+    result.settings["parallel"] = client is not None
     result.seconds = round(time.monotonic() - started, 1)
     return result
 
@@ -103,9 +245,9 @@ def _score(
     slide: Slide,
     predictor: Predictor,
     ctx: FolderContext,
-    result: AuditResult,
+    result: FoldResult,
     fold: int,
-    observe: Callable[[str, Prediction, np.ndarray], None] | None,
+    observe: Observe | None,
 ) -> None:
     try:
         image, truth = read_pair(slide.image_path, slide.mask_path, ctx.classes)

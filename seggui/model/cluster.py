@@ -14,10 +14,13 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from seggui.core.cancel import ProgressFn, no_progress
+from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.cluster_address import ClusterSpec, check_spec
 from seggui.model.cluster_jobs import visible
 from seggui.model.cpu import THREADS_ENV
+
+#: How often a wait for results looks at the cancel token (seconds).
+POLL_S = 0.5
 
 
 class ClusterError(RuntimeError):
@@ -25,9 +28,20 @@ class ClusterError(RuntimeError):
 
 
 def local_env(workers: int) -> dict[str, str]:
-    """Each local worker's share of this machine's cores, for OpenVINO and TensorFlow."""
+    """Each local worker's share of this machine's cores, for OpenVINO and TensorFlow. A
+    single worker gets no limit: it runs as one process would, with the same kernels (given
+    an explicit count of all the cores, OpenVINO chose other kernels here, whose masks
+    differed from one process's in a few pixels)."""
+    if workers <= 1:
+        return {"TF_CPP_MIN_LOG_LEVEL": "3"}
     threads = str(max(1, (os.cpu_count() or 1) // workers))
-    return {THREADS_ENV: threads, "OMP_NUM_THREADS": threads, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return {
+        THREADS_ENV: threads,
+        "OMP_NUM_THREADS": threads,
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
 
 
 @contextmanager
@@ -88,20 +102,31 @@ def run_tasks(
     keys: Sequence[str],
     progress: ProgressFn = no_progress,
     label: str = "",
+    cancel: CancelToken | None = None,
 ) -> list:
     """``fn(*call)`` for every call as a task on the cluster; the results in the calls' order.
 
-    Ctrl+C (or any error here) cancels what has not finished: finished tasks have already
-    written their results, which stay. A task on a worker that dies is run again by the
-    scheduler on another."""
-    from distributed import as_completed
+    Ctrl+C, ``cancel`` (raising :class:`Cancelled`) or any error here cancels what has not
+    finished: finished tasks have already written their results, which stay. A task on a
+    worker that dies is run again by the scheduler on another."""
+    from distributed import wait
 
     futures = [client.submit(fn, *call, key=key) for call, key in zip(calls, keys, strict=True)]
     index = {f.key: i for i, f in enumerate(futures)}
     results: list = [None] * len(futures)
+    pending, done = list(futures), 0
     try:
-        for done, future in enumerate(as_completed(futures), 1):
-            results[index[future.key]] = future.result()
+        while pending:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                finished, rest = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                continue
+            for future in finished:
+                results[index[future.key]] = future.result()
+                done += 1
+            pending = list(rest)
             progress(done, len(futures), label)
     except BaseException:
         client.cancel(futures)

@@ -18,7 +18,7 @@ import numpy as np
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_pair, write_mask
 from seggui.core.metrics import confusion
-from seggui.core.slide_results import ScoreRecords, mask_note_for
+from seggui.core.slide_results import ScoreRecords, mask_is_current, mask_note_for
 from seggui.model.predict import Predictor
 
 #: One predictor per worker process: ``(model path, content hash) -> Predictor``.
@@ -70,37 +70,48 @@ def visible(paths: list[str]) -> list[str]:
     return [p for p in paths if not os.path.exists(p)]
 
 
-def write_prediction(
-    target: Path, labels: np.ndarray, classes: ClassSet, model_hash: str, image: Path
-) -> None:
-    """A predicted mask, written atomically, naming the model and the image it came from."""
-    write_mask(target, labels, classes, mask_note_for(model_hash, image))
+def predict_group(
+    model: ModelRef, items: list[tuple[str, str, str]], classes: ClassSet
+) -> list[Outcome]:
+    """Predict a few slides ``(name, image, target)`` and write each mask atomically as soon
+    as it is done; a bad image comes back as a problem. A mask already made by this model
+    from this image (by an earlier try of this task, on a worker that died) is kept."""
+    out = []
+    for name, image, target in items:
+        if mask_is_current(Path(target), model.hash, image):
+            out.append(Outcome(name))
+            continue
+        try:
+            pixels = read_image(image)
+        except SlideFileError as exc:
+            out.append(Outcome(name, str(exc)))
+            continue
+        labels = predictor_for(model).predict(pixels).labels
+        write_mask(Path(target), labels, classes, mask_note_for(model.hash, image))
+        out.append(Outcome(name))
+    return out
 
 
-def predict_one(model: ModelRef, name: str, image: str, target: str, classes: ClassSet):
-    """Predict one image and write its mask; a bad image comes back as a problem."""
-    try:
-        pixels = read_image(image)
-    except SlideFileError as exc:
-        return Outcome(name, str(exc))
-    labels = predictor_for(model).predict(pixels).labels
-    write_prediction(Path(target), labels, classes, model.hash, Path(image))
-    return Outcome(name)
-
-
-def score_one(
-    model: ModelRef, name: str, image: str, mask: str, classes: ClassSet, workspace: str
-) -> Outcome:
-    """Predict one slide, compare with its annotation and record the confusion matrix."""
-    try:
-        pixels, truth = read_pair(image, mask, classes)
-    except SlideFileError as exc:
-        return Outcome(name, str(exc))
-    labels = predictor_for(model).predict(pixels).labels
-    matrix = confusion(truth, labels, len(classes))
+def score_group(
+    model: ModelRef, items: list[tuple[str, str, str]], classes: ClassSet, workspace: str
+) -> list[Outcome]:
+    """Predict a few slides ``(name, image, mask)``, compare each with its annotation and
+    record its confusion matrix (a record already there is used)."""
     records = ScoreRecords(Path(workspace), model.hash, "tta" if model.tta else "")
-    records.save(name, Path(image), Path(mask), matrix)
-    return Outcome(name, confusion=matrix)
+    out = []
+    for name, image, mask in items:
+        matrix = records.load(name, Path(image), Path(mask))
+        if matrix is None:
+            try:
+                pixels, truth = read_pair(image, mask, classes)
+            except SlideFileError as exc:
+                out.append(Outcome(name, str(exc)))
+                continue
+            labels = predictor_for(model).predict(pixels).labels
+            matrix = confusion(truth, labels, len(classes))
+            records.save(name, Path(image), Path(mask), matrix)
+        out.append(Outcome(name, confusion=matrix))
+    return out
 
 
 def predict_tiles_of(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seggui.core.cancel import ProgressFn, no_progress
+from seggui.core.cancel import CancelToken, ProgressFn, no_progress
 from seggui.core.classes import ClassSet
 from seggui.core.metrics import Scores
 from seggui.core.slide_results import ScoreRecords, mask_is_current
@@ -21,9 +21,25 @@ from seggui.model import cluster_jobs as jobs
 from seggui.model.cluster import run_tasks
 from seggui.model.evaluate import EvalReport
 
+#: Pixels of small slides that go in one task: a task's own cost (about 10-20 ms of the
+#: scheduler's and the worker's time on 2 cores) is then a few percent of its work.
+GROUP_PIXELS = 4 * 512 * 512
 #: Whole-slide tissue tiles per task: big enough to keep a worker busy for a while, small
 #: enough that a killed worker loses little and the slide spreads over the cluster.
 TILES_PER_TASK = 32
+
+
+def group_slides(slides: list[Slide], pixels: int = GROUP_PIXELS) -> list[list[Slide]]:
+    """Consecutive slides in groups of about ``pixels`` (a big slide is a group alone)."""
+    groups: list[list[Slide]] = []
+    size = 0
+    for s in slides:
+        if not groups or size >= pixels:
+            groups.append([])
+            size = 0
+        groups[-1].append(s)
+        size += s.size[0] * s.size[1] if s.size else pixels
+    return groups
 
 
 def _key(kind: str, model: jobs.ModelRef, name: str) -> str:
@@ -37,6 +53,7 @@ def predict_on_cluster(
     out_dir: Path,
     classes: ClassSet,
     progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
 ) -> tuple[list[Path], int, list[Problem]]:
     """``(masks written or already there, how many were skipped as finished, problems)``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -44,14 +61,20 @@ def predict_on_cluster(
     usable = [s for s in slides if s.usable]
     target = {s.name: out_dir / f"{s.name}.png" for s in usable}
     todo = [s for s in usable if not mask_is_current(target[s.name], model.hash, s.image_path)]
+    groups = group_slides(todo)
     outcomes = run_tasks(
         client,
-        jobs.predict_one,
-        [(model, s.name, str(s.image_path), str(target[s.name]), classes) for s in todo],
-        [_key("predict", model, s.name) for s in todo],
+        jobs.predict_group,
+        [
+            (model, [(s.name, str(s.image_path), str(target[s.name])) for s in g], classes)
+            for g in groups
+        ],
+        [_key("predict", model, f"{g[0].name}+{len(g)}") for g in groups],
         progress,
         "predicted",
+        cancel,
     )
+    outcomes = [o for group in outcomes for o in group]
     for leftover in out_dir.glob(".tmp-*.png"):  # a killed worker's unfinished write
         leftover.unlink(missing_ok=True)
     failed = {o.name: o.problem for o in outcomes if o.problem}
@@ -79,17 +102,24 @@ def evaluate_on_cluster(
     records = ScoreRecords(workspace, model.hash, "tta" if model.tta else "")
     found = {s.name: records.load(s.name, s.image_path, s.mask_path) for s in usable}
     todo = [s for s in usable if found[s.name] is None]
+    groups = group_slides(todo)
     outcomes = run_tasks(
         client,
-        jobs.score_one,
+        jobs.score_group,
         [
-            (model, s.name, str(s.image_path), str(s.mask_path), classes, str(workspace))
-            for s in todo
+            (
+                model,
+                [(s.name, str(s.image_path), str(s.mask_path)) for s in g],
+                classes,
+                str(workspace),
+            )
+            for g in groups
         ],
-        [_key("score", model, s.name) for s in todo],
+        [_key("score", model, f"{g[0].name}+{len(g)}") for g in groups],
         progress,
         "scored",
     )
+    outcomes = [o for group in outcomes for o in group]
     failed = {}
     for o in outcomes:
         if o.problem:
@@ -97,7 +127,9 @@ def evaluate_on_cluster(
         else:
             found[o.name] = o.confusion
     problems += [Problem(s.name, failed[s.name]) for s in usable if s.name in failed]
-    per_slide = {s.name: Scores.from_confusion(found[s.name]) for s in usable if s.name not in failed}
+    per_slide = {
+        s.name: Scores.from_confusion(found[s.name]) for s in usable if s.name not in failed
+    }
     total = sum((s.confusion for s in per_slide.values()), np.zeros((len(classes),) * 2, np.int64))
     overall = Scores.from_confusion(total) if per_slide else None
     return EvalReport(classes, overall, per_slide, problems), len(usable) - len(todo)

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -26,6 +26,7 @@ from seggui.core.slides import Slide
 from seggui.core.train_settings import TrainSettings
 from seggui.model import store
 from seggui.model.augment import ColourJitter
+from seggui.model.devices import training_devices
 from seggui.model.evaluate import EvalReport, evaluate_slides
 from seggui.model.losses import class_weights, segmentation_loss, silence_unseen_classes
 from seggui.model.pipeline import (
@@ -105,10 +106,13 @@ def fit(
     cancel: CancelToken,
     run_dir: Path,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    ends_by: float | None = None,
 ) -> Fitted:
     """Fit a U-Net on ``train_slides`` (a few held out to pick the best epoch), in memory.
 
-    ``callbacks``: more Keras callbacks for the fit (benchmarks checkpoint every epoch)."""
+    ``callbacks``: more Keras callbacks for the fit (benchmarks checkpoint every epoch).
+    ``ends_by``: a ``time.monotonic()`` by which the steps stop (the settings' time budget
+    is then what is left of it once the data and the model are ready)."""
     classes = ctx.classes
     n = len(classes)
     fit_slides, val_slides = split_validation(train_slides, settings.val_fraction, settings.seed)
@@ -173,6 +177,8 @@ def fit(
             run_eagerly=settings.eager,
         )
 
+    if ends_by is not None:
+        settings = replace(settings, time_budget_s=max(1.0, ends_by - time.monotonic()))
     best = run_dir / "best.weights.h5"
     progress = ProgressAndCancel(report, cancel, settings.epochs, batches, settings.time_budget_s)
     callbacks = [
@@ -272,6 +278,7 @@ def train(
                 "epochs_run": len(history.get("loss", [])),
                 "best_val_iou": max(history.get("val_iou", [math.nan])),
                 "seconds": fitted.seconds,
+                "devices": training_devices(),
                 "curation": curation.to_json(),
                 "unseen_classes": fitted.unseen,
             },

@@ -54,7 +54,10 @@ def main(argv: list[str]) -> int:
         settings = TrainSettings(**spec.get("settings", {}))
         if spec.get("mode") == "audit":
             return _audit(ctx, settings, spec, token)
-        _emit(events.Status(f"training on {len(ctx.part('train'))} slides"))
+        from seggui.model.devices import describe, training_devices
+
+        where = describe(training_devices())
+        _emit(events.Status(f"training on {len(ctx.part('train'))} slides ({where})"))
         result = train(
             ctx,
             settings,
@@ -74,19 +77,29 @@ def main(argv: list[str]) -> int:
 
 
 def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:
+    from contextlib import nullcontext
+
     from seggui.core.audit import save_audit
+    from seggui.core.cluster_address import ClusterSpec
     from seggui.model.audit import run_audit
+    from seggui.model.cluster import check_shared, open_client
 
     folds = int(spec.get("folds", 3))
-    _emit(events.Status(f"auditing labels with {folds} fold models"))
-    result = run_audit(
-        ctx,
-        settings,
-        folds,
-        float(spec.get("time_budget_s", 0.0)),
-        progress=_emit,
-        cancel=token,
-    )
+    where = ClusterSpec.from_json(spec.get("cluster"))
+    _emit(events.Status(f"auditing labels with {folds} fold models on {where.describe()}"))
+    with open_client(where) if where.used else nullcontext() as client:
+        if client is not None:
+            check_shared(client, [str(ctx.root), str(ctx.workspace)])
+        result = run_audit(
+            ctx,
+            settings,
+            folds,
+            float(spec.get("time_budget_s", 0.0)),
+            progress=_emit,
+            cancel=token,
+            started=float(spec.get("started", 0.0)) or None,
+            client=client,
+        )
     if result is None:
         _emit(events.RunCancelled())
         return 0

@@ -131,9 +131,7 @@ def test_a_plain_remote_address_is_refused_before_any_connection(
 
     monkeypatch.setattr(socket.socket, "connect", no_connect)
     monkeypatch.setattr(socket, "getaddrinfo", no_connect)
-    code, _, err = run_cli(
-        "predict", str(folder), "--out", str(tmp_path / "o"), "--cluster", where
-    )
+    code, _, err = run_cli("predict", str(folder), "--out", str(tmp_path / "o"), "--cluster", where)
     assert code == 1 and "without TLS" in err and "--insecure" in err
     assert attempts == [] and not (tmp_path / "o").exists()
 
@@ -229,7 +227,28 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path):
         runner.join(300)
         assert not runner.is_alive()
         assert set(client.run(os.getpid).values()) != set(pids.values())  # one was replaced
-    written, skipped, problems = result["r"]
+    written, _skipped, problems = result["r"]
     assert (len(written), problems) == (24, [])
     assert masks(out) == masks(tmp_path / "here")
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_export_of_predictions_on_the_cluster_equals_one_process(cluster, folder, tmp_path):
+    code, _, err = run_cli("export", str(folder), "--masks", str(tmp_path / "here"), "--prediction")
+    assert code == 0, err
+    code, _, err = run_cli(
+        "export",
+        str(folder),
+        "--masks",
+        str(tmp_path / "there"),
+        "--geojson",
+        str(tmp_path / "geo"),
+        "--prediction",
+        "--cluster",
+        address(cluster),
+    )
+    assert code == 0, err
+    assert masks(tmp_path / "here") == masks(tmp_path / "there")
+    assert len(list((tmp_path / "geo").glob("*.geojson"))) == 8
+    code, _, err = run_cli("export", str(folder), "--masks", str(tmp_path / "x"), "--workers", "2")
+    assert code == 2 and "add --prediction" in err

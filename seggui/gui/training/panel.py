@@ -4,6 +4,7 @@ and a live run in the training child, with the model versions below."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,6 +52,8 @@ class RetrainPanel(QWidget):
         self.ctx: FolderContext | None = None
         self.active_path: Path | None = None
         self.review_states = review_states  # the review store's marks, read when needed
+        #: Where an audit runs (Settings > Compute): a ClusterSpec as JSON, read at its start.
+        self.compute: Callable[[], dict] = dict
         self.child = TrainingChild(self)
         self.child.reported.connect(self._on_event)
         self.child.ended.connect(self._ended)
@@ -265,6 +268,8 @@ class RetrainPanel(QWidget):
             "mode": "audit",
             "folds": self.audit_folds.value(),
             "time_budget_s": budget,
+            "started": time.monotonic(),  # the budget counts the child's start-up
+            "cluster": self.compute(),
         }
         self._launch(spec, budget, "Auditing labels")
 
