@@ -23,6 +23,9 @@ TINY = {
     "eager": True,
 }
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The window and the training child make int8 copies in the background (a minute of NNCF);
+# the suite keeps fp32 predictions and its cores: tests/model/test_int8.py covers them.
+os.environ.setdefault("SEGGUI_INT8_BACKGROUND", "0")
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ NAME = "audit"
 HELP = "rank slides by out-of-sample label quality (worst annotations first)"
 SYNOPSIS = (
     "seggui audit FOLDER [--model PATH] [--folds K] [--time-budget S] [--epochs N] [--json] [--tta]\n"
-    "             [--cluster ADDRESS | --workers N]"
+    "             [--cluster ADDRESS [--tls-ca F --tls-cert F --tls-key F] [--insecure] | --workers N]"
 )
 SUMMARY = "label quality from models that never saw the slide"
 

@@ -22,7 +22,7 @@ NAME = "evaluate"
 HELP = "score a model on the test split"
 SYNOPSIS = (
     "seggui evaluate FOLDER [--model PATH] [--all] [--json] [--tta]\n"
-    "                [--cluster ADDRESS | --workers N]"
+    "                [--cluster ADDRESS [--tls-ca F --tls-cert F --tls-key F] [--insecure] | --workers N]"
 )
 SUMMARY = "IoU, Dice and confusion of the test split"
 

@@ -19,7 +19,8 @@ NAME = "export"
 HELP = "annotations (or predictions) as QuPath GeoJSON and/or palette PNGs"
 SYNOPSIS = (
     "seggui export FOLDER [--geojson DIR] [--masks DIR] [--prediction] [--model PATH]\n"
-    "              [--include-background] [--cluster ADDRESS | --workers N]"
+    "              [--include-background]\n"
+    "              [--cluster ADDRESS [--tls-ca F --tls-cert F --tls-key F] [--insecure] | --workers N]"
 )
 SUMMARY = "QuPath GeoJSON and palette PNGs"
 

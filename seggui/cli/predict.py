@@ -22,7 +22,7 @@ NAME = "predict"
 HELP = "write predicted masks (mode P PNGs)"
 SYNOPSIS = (
     "seggui predict FOLDER --out DIR [--model PATH]\n"
-    "               [--cluster ADDRESS | --workers N]"
+    "               [--cluster ADDRESS [--tls-ca F --tls-cert F --tls-key F] [--insecure] | --workers N]"
 )
 SUMMARY = "one mode-P PNG per image (whole slides: label TIFF)"
 

@@ -9,7 +9,8 @@ from seggui.cli.common import CliError, open_context
 NAME = "quantize"
 HELP = "an int8 copy of the model for prediction, used only if it agrees with fp32"
 SYNOPSIS = (
-    "seggui quantize FOLDER [--model PATH] [--calibration N] [--check N] [--limit X] [--json]"
+    "seggui quantize FOLDER [--model PATH] [--calibration N] [--check N] [--limit X] [--json]\n"
+    "                [--if-missing]"
 )
 SUMMARY = "an int8 copy, used where it agrees and is faster"
 
@@ -25,52 +26,41 @@ def add_arguments(q) -> None:
         "--limit", type=float, help="share of pixels that may change class (default 0.005)"
     )
     q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.add_argument(
+        "--if-missing", action="store_true", help="only when the model has no checked copy yet"
+    )
 
 
 def run(args) -> int:
-    from seggui.core.imageio import SlideFileError, read_image
     from seggui.core.registry import ModelError, read_meta, resolve_model
 
     try:
-        from seggui.model.int8 import AGREEMENT_LIMIT, calibration_tiles, quantize_and_check
-        from seggui.model.ovcache import build_ir, ir_path
+        from seggui.model.int8 import AGREEMENT_LIMIT, quantize_for_folder
     except ImportError as exc:
         raise CliError(f"int8 needs OpenVINO and NNCF: pip install 'seggui[fast]' ({exc})") from exc
 
     ctx = open_context(args.folder)
     path = resolve_model(ctx.workspace, args.model)
+    if args.if_missing:
+        from seggui.model.int8 import read_check
+        from seggui.model.ovcache import ir_path
+
+        found = read_check(ir_path(path))
+        if found is not None:
+            print(f"{path.name}: int8 copy already checked: {found.reason()}")
+            return 0
     try:
         meta = read_meta(path)
-    except ModelError as exc:
+        result = quantize_for_folder(ctx, path, meta, args.calibration, args.check, args.limit)
+    except (ModelError, ValueError) as exc:
         raise CliError(str(exc)) from exc
-
-    def images(names: list[str], limit: int) -> list:
-        out = []
-        for name in names:
-            slide = ctx.scan.get(name)
-            if slide is None or not slide.usable or len(out) >= limit:
-                continue
-            try:
-                out.append(read_image(slide.image_path))
-            except SlideFileError:
-                continue
-        return out
-
-    train = images(ctx.split.train, args.calibration)
-    check = images(ctx.split.test, args.check) or images(ctx.split.train[args.calibration :], 8)
-    if not train or not check:
-        raise CliError("quantising needs readable training slides and others to check on")
-    xml = ir_path(path)
-    if not xml.exists():
-        build_ir(path, meta, xml)
     limit = AGREEMENT_LIMIT if args.limit is None else args.limit
-    result = quantize_and_check(xml, calibration_tiles(train, args.calibration), check, limit)
     if args.json:
         print(json.dumps({"model": str(path), **result.to_json()}, indent=1))
     else:
         print(
-            f"{path.name}: int8 changes {result.changed:.3%} of pixels on {len(check)} slides "
-            f"(limit {limit:.2%}); {result.ms_int8:.1f} ms per 512x512 tile against "
+            f"{path.name}: int8 changes {result.changed:.3%} of pixels on {result.check_images} "
+            f"slides (limit {limit:.2%}); {result.ms_int8:.1f} ms per 512x512 tile against "
             f"{result.ms_default:.1f} ms in {result.default_precision}; {result.reason()}"
         )
     return 0

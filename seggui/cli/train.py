@@ -14,13 +14,11 @@ NAME = "train"
 HELP = "train a U-Net on the folder's prepared split"
 SYNOPSIS = (
     "seggui train FOLDER [--epochs N] [--minutes M] [--batch-size B] [--lr X] [--base-filters F]\n"
-    "             [--depth D] [--patch P] [--crops-per-image K] [--no-augment] "
-    "[--no-colour-jitter]\n"
-    "             [--class-share S] [--schedule cosine|constant] [--weight-decay W] "
-    "[--no-normalise]\n"
-    "             [--dice] [--class-weights balanced] [--from-model PATH] [--out PATH] "
-    "[--no-activate]\n"
-    "             [--include-needs-fix] [--include-rejected] [--eager]"
+    "             [--depth D] [--patch P] [--downsample 1|2|4] [--crops-per-image K]\n"
+    "             [--no-augment] [--no-colour-jitter] [--class-share S] [--schedule cosine|constant]\n"
+    "             [--weight-decay W] [--no-normalise] [--dice] [--class-weights balanced]\n"
+    "             [--from-model PATH] [--out PATH] [--no-activate] [--include-needs-fix]\n"
+    "             [--include-rejected] [--eager]"
 )
 SUMMARY = "a new model version, scored on the test split"
 
@@ -39,6 +37,14 @@ def add_arguments(t) -> None:
     )
     t.add_argument(
         "--patch", type=int, default=d.patch, help=f"training crop size (default {d.patch})"
+    )
+    t.add_argument(
+        "--downsample",
+        type=int,
+        choices=(1, 2, 4),
+        default=d.downsample,
+        help="working resolution: see the slides at 1/2 or 1/4 (more context, cheaper steps; "
+        "predictions come back at full size)",
     )
     t.add_argument(
         "--crops-per-image",
@@ -113,6 +119,7 @@ def settings_from(args) -> TrainSettings:
         base_filters=args.base_filters,
         depth=args.depth,
         patch=args.patch,
+        downsample=args.downsample,
         crops_per_image=args.crops_per_image,
         time_budget_s=args.minutes * 60,
         augment=not args.no_augment,

@@ -44,6 +44,14 @@ class ModelMeta:
     parent: str = ""
     name: str = ""
 
+    @property
+    def downsample(self) -> int:
+        """The working resolution the model was trained at (1: full; older models)."""
+        try:
+            return max(1, int(self.training.get("downsample", 1)))
+        except (TypeError, ValueError):
+            return 1
+
     def to_json(self) -> dict:
         return {
             "format": FORMAT,

@@ -34,6 +34,10 @@ class TrainSettings:
     include_needs_fix: bool = False  # train on slides marked "needs fix" as they are
     include_rejected: bool = False  # train on slides whose annotation was rejected
     time_budget_s: float = 0.0  # stop (and save) after this many seconds of fitting; 0: none
+    # The working resolution: the model sees slides reduced by this factor (1, 2 or 4), in
+    # training and in every prediction (recorded in its metadata); predictions come back to
+    # full size as probabilities.
+    downsample: int = 1
     # Run the steps eagerly instead of tracing them into a graph first. Tracing costs about
     # 15 s per run on 2 cores (BENCHMARKS.md section 14), which only pays off over many steps:
     # for a run of a few steps (the tests' tiny fits) eager is 2.5x faster; slower otherwise.

@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.settings_control.save()
-        self.retrain.shutdown()
+        self.models.shutdown()  # the training child and the int8 child
         self.feedback.stop_jobs(0)
         self.session.close()  # saves edited masks and waits for the saves
         self.whole.stop()

@@ -113,7 +113,7 @@ def scoring_seconds(
             return 0.0
         started = time.monotonic()
         model = build_unet(n_classes, settings.base_filters, settings.depth)
-        predictor = Predictor(model, settings.depth)
+        predictor = Predictor(model, settings.depth, downsample=settings.downsample)
         predictor.predict(image)
         first = time.monotonic() - started
         again = time.monotonic()
@@ -165,7 +165,7 @@ def run_fold(
         return FoldResult(plan.k, cancelled=True)
     result.best_val_iou = max(fitted.history.get("val_iou", [float("nan")]))
     result.fit_seconds = fitted.seconds
-    predictor = Predictor(fitted.model, settings.depth, tta=tta)
+    predictor = Predictor(fitted.model, settings.depth, tta=tta, downsample=settings.downsample)
     report(
         TrainProgress(
             plan.k + 1,

@@ -147,15 +147,17 @@ def predict_whole_slides_on_cluster(
     """Fill each whole slide's tile store with the cluster, a chunk of tissue tiles a task;
     stitching and scoring then read the stores as after a run in one process."""
     from seggui.core.imageio import SlideFileError
+    from seggui.core.registry import read_meta
     from seggui.core.wsi import open_slide
     from seggui.model.slide_predict import plan_slide, store_for
 
+    downsample = read_meta(model.path).downsample
     calls, keys, problems = [], [], []
     for entry in entries:
         try:
             slide = open_slide(entry.path, entry.mpp)
             try:
-                plan = plan_slide(slide, depth)
+                plan = plan_slide(slide, depth, downsample=downsample)
             finally:
                 slide.close()
         except SlideFileError as exc:

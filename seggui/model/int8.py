@@ -172,3 +172,57 @@ def quantize_and_check(
     save_ir(quantized, model_xml)
     atomic_write_text(report, json.dumps(result.to_json(), indent=1))
     return result
+
+
+def quantize_for_folder(
+    ctx, model_path: Path, meta, calibration: int = 32, check: int = 16, limit: float | None = None
+) -> Int8Check:
+    """Make and check the int8 copy of ``model_path`` on the folder ``ctx``: calibrated on up
+    to ``calibration`` training slides, checked on up to ``check`` test slides (training
+    slides past the calibration ones when the test split has none)."""
+    from seggui.core.imageio import SlideFileError, read_image
+    from seggui.model.ovcache import build_ir, ir_path
+
+    def images(names: list[str], most: int) -> list:
+        out = []
+        for name in names:
+            slide = ctx.scan.get(name)
+            if slide is None or not slide.usable or len(out) >= most:
+                continue
+            try:
+                out.append(read_image(slide.image_path))
+            except SlideFileError:
+                continue
+        return out
+
+    train = images(ctx.split.train, calibration)
+    checked = images(ctx.split.test, check) or images(ctx.split.train[calibration:], 8)
+    if not train or not checked:
+        raise ValueError("quantising needs readable training slides and others to check on")
+    xml = ir_path(model_path)
+    if not xml.exists():
+        build_ir(model_path, meta, xml)
+    return quantize_and_check(
+        xml,
+        calibration_tiles(train, calibration),
+        checked,
+        AGREEMENT_LIMIT if limit is None else limit,
+    )
+
+
+def ensure_int8(ctx, model_path: Path, meta) -> Int8Check | None:
+    """The int8 check of a model, made now if it has none (after a retrain, or the first time
+    a folder uses the bundled model); None where OpenVINO, NNCF or the slides are missing."""
+    try:
+        from seggui.model.ovcache import ir_path
+
+        found = read_check(ir_path(model_path))
+        if found is not None:
+            return found
+        import nncf  # noqa: F401  (only to know it is there)
+    except ImportError:
+        return None
+    try:
+        return quantize_for_folder(ctx, model_path, meta)
+    except ValueError:
+        return None

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_mask, read_pair
+from seggui.core.resolution import reduce_image, reduce_mask
 from seggui.model.augment import ColourJitter, jitter_colours
 from seggui.model.sampling import RANDOM, CropPlanner, crop_origin
 
@@ -27,6 +28,7 @@ class SlideItem:
     name: str
     image_path: Path
     mask_path: Path
+    downsample: int = 1  # the working resolution: read, then reduced by this factor
 
 
 @dataclass
@@ -42,7 +44,8 @@ class SkippedFiles:
 
 
 def _load_pair(item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
-    return read_pair(item.image_path, item.mask_path, classes)
+    image, mask = read_pair(item.image_path, item.mask_path, classes)
+    return reduce_image(image, item.downsample), reduce_mask(mask, item.downsample)
 
 
 def _pad_to(image: np.ndarray, mask: np.ndarray, valid: np.ndarray, h: int, w: int):

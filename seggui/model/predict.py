@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seggui.core.cancel import CancelToken
+from seggui.core.resolution import enlarge_probabilities, reduce_image
 
 
 @dataclass
@@ -77,6 +78,16 @@ def _make_backend(model, base_filters: int, depth: int, backend: str):
     return description, run_tf
 
 
+def _from_probabilities(probs: np.ndarray) -> Prediction:
+    """Labels, confidence, margin and 8-bit probabilities from float class probabilities."""
+    top2 = -np.partition(-probs, 1, axis=-1)[..., :2] if probs.shape[-1] > 1 else None
+    labels = probs.argmax(-1).astype(np.uint8)
+    confidence = np.take_along_axis(probs, labels[..., None].astype(np.intp), -1)[..., 0]
+    margin = confidence - top2[..., 1] if top2 is not None else confidence
+    probs_u8 = np.clip(np.round(probs * 255.0), 0, 255).astype(np.uint8)
+    return Prediction(labels, confidence.astype(np.float32), margin.astype(np.float32), probs_u8)
+
+
 def _tile_starts(length: int, tile: int, stride: int) -> list[int]:
     if length <= tile:
         return [0]
@@ -103,14 +114,17 @@ class Predictor:
         backend: str = "auto",
         base_filters: int | None = None,
         tta: bool = False,
+        downsample: int = 1,
     ):
         """``backend``: ``"auto"`` (OpenVINO bf16 where installed, else TensorFlow with
         BatchNorm folded, in bf16 where the CPU has bf16 units), ``"openvino"``,
         ``"tf-bf16"``, ``"tf-fp32"`` (folded), or ``"reference"`` (the model as trained).
         ``tta``: average the class probabilities over the image and its three flips (test-time
-        augmentation: four times the work)."""
+        augmentation: four times the work). ``downsample``: the model's working resolution
+        (its metadata says): images are reduced by it and the probabilities enlarged back."""
         self.model = model
         self.tta = tta
+        self.downsample = max(1, int(downsample))
         self.multiple = 2**depth
         self.tile = max(self.multiple, tile // self.multiple * self.multiple)
         self.overlap = min(overlap, self.tile // 4)
@@ -131,13 +145,13 @@ class Predictor:
             cached_runner = None
         if cached_runner is not None:
             runner = cached_runner(model_path, meta)
-            predictor = cls(None, meta.depth, **kwargs)
+            predictor = cls(None, meta.depth, downsample=meta.downsample, **kwargs)
             predictor.path, predictor._infer = f"OpenVINO {runner.precision}, cached", runner
             return predictor
         from seggui.model import store
 
         model, _ = store.load_model(model_path)
-        return cls(model, meta.depth, **kwargs)
+        return cls(model, meta.depth, downsample=meta.downsample, **kwargs)
 
     def _pad(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
@@ -154,10 +168,17 @@ class Predictor:
         return self._infer(batch)
 
     def predict(self, image: np.ndarray, cancel: CancelToken | None = None) -> Prediction:
-        """Predict one float32 RGB image in [0, 1]."""
-        if self.tta:
-            return self._predict_tta(image, cancel)
-        return self._predict_once(image, cancel)
+        """Predict one float32 RGB image in [0, 1] (at full size whatever the working
+        resolution)."""
+        f = self.downsample
+        small = reduce_image(np.asarray(image, dtype=np.float32), f)
+        pred = self._predict_tta(small, cancel) if self.tta else self._predict_once(small, cancel)
+        if f == 1:
+            return pred
+        if pred.probs is None:
+            raise ValueError("a reduced working resolution needs the class probabilities")
+        h, w = image.shape[:2]
+        return _from_probabilities(enlarge_probabilities(pred.probs / 255.0, h, w, f))
 
     def _predict_tta(self, image: np.ndarray, cancel: CancelToken | None) -> Prediction:
         total = None
@@ -167,15 +188,7 @@ class Predictor:
                 raise ValueError("test-time augmentation needs the class probabilities")
             probs = np.flip(probs, flip) if flip else probs
             total = probs.astype(np.float32) if total is None else total + probs
-        mean = total / (4 * 255.0)
-        top2 = -np.partition(-mean, 1, axis=-1)[..., :2] if mean.shape[-1] > 1 else None
-        labels = mean.argmax(-1).astype(np.uint8)
-        confidence = np.take_along_axis(mean, labels[..., None].astype(np.intp), -1)[..., 0]
-        margin = confidence - top2[..., 1] if top2 is not None else confidence
-        probs_u8 = np.clip(np.round(mean * 255.0), 0, 255).astype(np.uint8)
-        return Prediction(
-            labels, confidence.astype(np.float32), margin.astype(np.float32), probs_u8
-        )
+        return _from_probabilities(total / (4 * 255.0))
 
     def _predict_once(self, image: np.ndarray, cancel: CancelToken | None) -> Prediction:
         h, w = image.shape[:2]

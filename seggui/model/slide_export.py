@@ -189,7 +189,7 @@ def export_whole_slides(
             continue
         try:
             if predictor is not None:
-                plan = plan_slide(slide, depth)
+                plan = plan_slide(slide, depth, downsample=predictor.downsample)
                 store = store_for(workspace, model_key, entry.path, plan.grid)
                 predict_slide(predictor, plan, store, cancel=cancel)
                 collection, pixels = prediction_geojson(plan, store, classes, include_background)
@@ -260,7 +260,7 @@ def predict_whole_slides(
             problems.append(Problem(entry.name, str(exc)))
             continue
         try:
-            plan = plan_slide(slide, depth)
+            plan = plan_slide(slide, depth, downsample=predictor.downsample)
             store = store_for(workspace, model_key, entry.path, plan.grid)
             predict_slide(predictor, plan, store, cancel=cancel)
         finally:

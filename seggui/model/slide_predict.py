@@ -55,9 +55,15 @@ class SlidePlan:
 
 
 def plan_slide(
-    slide: WholeSlide, depth: int, model_mpp: float | None = None, tile: int = TILE
+    slide: WholeSlide,
+    depth: int,
+    model_mpp: float | None = None,
+    tile: int = TILE,
+    downsample: int = 1,
 ) -> SlidePlan:
-    factor = (model_mpp or ASSUMED_MODEL_MPP) / slide.mpp
+    """Model pixels, tiles and tissue of a slide; ``downsample``: the model's working
+    resolution (a model trained at 1/2 reads the slide at twice the microns per pixel)."""
+    factor = (model_mpp or ASSUMED_MODEL_MPP) * downsample / slide.mpp
     width0, height0 = slide.dimensions
     width, height = max(1, round(width0 / factor)), max(1, round(height0 / factor))
     grid = tile_grid(width, height, depth, tile)
@@ -223,7 +229,7 @@ def score_whole_slides(
                 )
             try:
                 annotations = load_annotation_for(entry.annotation, classes, slide.dimensions)
-                plan = plan_slide(slide, depth, model_mpp)
+                plan = plan_slide(slide, depth, model_mpp, downsample=predictor.downsample)
                 store = store_for(workspace, model_key, entry.path, plan.grid)
                 predict_slide(predictor, plan, store, cancel=cancel)
                 total = slide_confusion(plan, store, annotations, len(classes))
@@ -281,7 +287,7 @@ def whole_slide_quality(
             slide = open_slide(entry.path, entry.mpp)
             try:
                 annotations = load_annotation_for(entry.annotation, classes, slide.dimensions)
-                plan = plan_slide(slide, depth)
+                plan = plan_slide(slide, depth, downsample=predictor.downsample)
                 store = store_for(workspace, model_key, entry.path, plan.grid)
                 predict_slide(predictor, plan, store, cancel=cancel)
             finally:

@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import Curation, curate
 from seggui.core.folder import FolderContext
+from seggui.core.resolution import reduced_size
 from seggui.core.slides import Slide
 from seggui.core.train_settings import TrainSettings
 from seggui.model import store
@@ -60,8 +61,8 @@ class TrainResult:
     curation: Curation | None = None
 
 
-def _items(slides: list[Slide]) -> list[SlideItem]:
-    return [SlideItem(s.name, s.image_path, s.mask_path) for s in slides]
+def _items(slides: list[Slide], downsample: int = 1) -> list[SlideItem]:
+    return [SlideItem(s.name, s.image_path, s.mask_path, downsample) for s in slides]
 
 
 def _strategy():
@@ -117,9 +118,10 @@ def fit(
     n = len(classes)
     fit_slides, val_slides = split_validation(train_slides, settings.val_fraction, settings.seed)
     batch = settings.batch_size
-    fit_items = _items(fit_slides)
+    f = settings.downsample
+    fit_items = _items(fit_slides, f)
     crops = [
-        settings.crops_per_image or crops_for((s.size[1], s.size[0]), settings.patch)
+        settings.crops_per_image or crops_for(reduced_size(s.size[1], s.size[0], f), settings.patch)
         for s in fit_slides
     ]
     report(TrainProgress(1, settings.epochs, 0, 1, math.nan, message="reading the training masks"))
@@ -140,10 +142,10 @@ def fit(
         skipped,
     )
     val_tiles = sum(
-        math.ceil(s.size[0] / settings.patch) * math.ceil(s.size[1] / settings.patch)
-        for s in val_slides
+        math.ceil(h / settings.patch) * math.ceil(w / settings.patch)
+        for h, w in (reduced_size(s.size[1], s.size[0], f) for s in val_slides)
     )
-    val_ds = eval_dataset(_items(val_slides), classes, settings.patch, batch, skipped).apply(
+    val_ds = eval_dataset(_items(val_slides, f), classes, settings.patch, batch, skipped).apply(
         tf.data.experimental.assert_cardinality(math.ceil(val_tiles / batch))
     )
 
@@ -261,7 +263,7 @@ def train(
                 message="scoring the test split",
             )
         )
-        predictor = Predictor(model, settings.depth)
+        predictor = Predictor(model, settings.depth, downsample=settings.downsample)
         try:
             test_report = evaluate_slides(predictor, test_slides, classes, cancel=cancel)
         except Cancelled:

@@ -72,8 +72,29 @@ def main(argv: list[str]) -> int:
     if result.cancelled:
         _emit(events.RunCancelled())
         return 0
+    _make_int8(ctx, result, token)
     _emit(events.Done(str(result.model_path), result.meta.test_metrics, result.skipped))
     return 0
+
+
+def _make_int8(ctx, result, token: CancelToken) -> None:
+    """The new version's int8 copy and its check, so that prediction is fast from the first
+    use (used only where it agrees with fp32 and is faster); a failure here never fails the
+    training, whose model is already saved."""
+    if token.cancelled or os.environ.get("SEGGUI_INT8_BACKGROUND", "1") == "0":
+        return
+    try:
+        from seggui.model.int8 import ensure_int8
+    except ImportError:
+        return  # no OpenVINO: prediction runs on TensorFlow
+    _emit(events.Status("checking an int8 copy of the new model"))
+    try:
+        check = ensure_int8(ctx, result.model_path, result.meta)
+    except Exception:  # noqa: BLE001  (the model is saved; only the int8 copy failed)
+        traceback.print_exc()
+        return
+    if check is not None:
+        _emit(events.Status(f"int8 copy: {check.reason()}"))
 
 
 def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:

@@ -252,3 +252,38 @@ def test_export_of_predictions_on_the_cluster_equals_one_process(cluster, folder
     assert len(list((tmp_path / "geo").glob("*.geojson"))) == 8
     code, _, err = run_cli("export", str(folder), "--masks", str(tmp_path / "x"), "--workers", "2")
     assert code == 2 and "add --prediction" in err
+
+
+def test_whole_slides_on_the_cluster_equal_one_process(cluster, tmp_path):
+    """A whole slide's tissue tiles go out in chunks; the label TIFF and the scores equal a
+    run in one process; the broken slide is a problem, once."""
+    from PIL import Image
+
+    from tests.wsi.conftest import demo_slide_folder
+
+    here_folder = demo_slide_folder(tmp_path / "a")
+    there_folder = demo_slide_folder(tmp_path / "b")
+    code, _, err = run_cli("predict", str(here_folder), "--out", str(tmp_path / "here"))
+    assert code == 0, err
+    code, _, err = run_cli(
+        "predict",
+        str(there_folder),
+        "--out",
+        str(tmp_path / "there"),
+        "--cluster",
+        address(cluster),
+    )
+    assert code == 0, err
+    assert err.count("problem: broken") == 1
+    with (
+        Image.open(tmp_path / "here" / "case1.labels.tiff") as a,
+        Image.open(tmp_path / "there" / "case1.labels.tiff") as b,
+    ):
+        assert a.size == b.size and a.tobytes() == b.tobytes()
+    code, here, _ = run_cli("evaluate", str(here_folder), "--json")
+    code, there, err = run_cli(
+        "evaluate", str(there_folder), "--json", "--cluster", address(cluster)
+    )
+    assert code == 0, err
+    a, b = json.loads(here), json.loads(there)
+    assert a["slides"] == b["slides"] and a["confusion"] == b["confusion"]

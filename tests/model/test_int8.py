@@ -68,3 +68,36 @@ def test_an_agreeing_copy_is_the_default_exactly_when_it_is_faster(converted):
     assert cached_runner(path, meta, int8=False).precision != "int8"
     _rewrite_timing(xml, ms_int8=20.0, ms_default=20.0)  # agrees, but not faster
     assert cached_runner(path, meta).precision != "int8"
+
+
+def test_ensure_int8_makes_the_copy_once_and_the_cli_skips_it_after(demo_folder, monkeypatch):
+    """After a retrain (the training child) or on the bundled model's first use (the window,
+    in a child running `quantize --if-missing`), the copy is made once and then reused."""
+    import contextlib
+    import io
+
+    import keras
+
+    from seggui.cli import main
+    from seggui.core.folder import open_folder
+    from seggui.model import int8
+
+    ctx = open_folder(demo_folder)
+    keras.utils.set_random_seed(3)
+    path = store.save_model(
+        build_unet(4, 4, 2), ctx.workspace / "tiny.keras", ModelMeta(ClassSet.default(4), 4, 2)
+    )
+    meta = store.read_meta(path)
+    made = int8.ensure_int8(ctx, path, meta)
+    assert made is not None and read_check(ir_path(path)) is not None
+
+    def no_second_copy(*args, **kwargs):
+        raise AssertionError("the copy was made already")
+
+    monkeypatch.setattr(int8, "quantize_for_folder", no_second_copy)
+    again = int8.ensure_int8(ctx, path, meta)
+    assert again is not None and again.changed == pytest.approx(made.changed)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["quantize", str(demo_folder), "--model", str(path), "--if-missing"])
+    assert code == 0 and "already checked" in out.getvalue()

@@ -87,3 +87,17 @@ def test_tissue_tiles_predicted_cached_resumed_and_scored(tmp_path, predictor):
         covered[y : y + h, x : x + w] = True
     recount = confusion(np.where(covered, full_truth, UNKNOWN), whole.labels, 2)
     assert np.array_equal(total, recount) and total.sum() == (full_truth[covered] < 2).sum()
+
+
+def test_whole_slides_are_read_at_the_working_resolution(pyramid):
+    from seggui.core.wsi import open_slide
+    from seggui.model.slide_predict import plan_slide
+
+    path, _ = pyramid
+    slide = open_slide(path)
+    try:
+        full, half = plan_slide(slide, 2), plan_slide(slide, 2, downsample=2)
+    finally:
+        slide.close()
+    assert half.factor == 2 * full.factor
+    assert half.grid.width == round(full.grid.width / 2)

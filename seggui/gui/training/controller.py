@@ -16,6 +16,7 @@ from seggui.core import registry
 from seggui.core.audit import load_audit
 from seggui.gui.feedback import Feedback
 from seggui.gui.session.session import Session
+from seggui.gui.training.int8_child import Int8Maker
 from seggui.gui.training.panel import RetrainPanel
 from seggui.gui.widgets import Notice
 
@@ -49,6 +50,13 @@ class ModelsController:
         panel.message.connect(feedback.status)
         panel.progress_line.connect(feedback.task)
         panel.audited.connect(lambda _: self.load_audit())
+        self.int8 = Int8Maker(parent)
+        self.int8.finished.connect(lambda text: feedback.status(text, 15000))
+
+    def shutdown(self) -> None:
+        """Stop the children for good (the window is closing)."""
+        self.panel.shutdown()
+        self.int8.shutdown()
 
     def _opened(self, ctx) -> None:
         self.panel.set_context(ctx, self.session.model_path)
@@ -93,6 +101,8 @@ class ModelsController:
         self.model_label.setText(f"Model: {label}" + (f" (test mIoU {miou:.3f})" if miou else ""))
         self.panel.active_path = path
         self.panel.refresh_versions()
+        if s.ctx is not None and s.knows_classes() and path == registry.bundled_model_path():
+            self.int8.make(s.ctx.root, path)  # returns at once when it was made before
 
     def choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

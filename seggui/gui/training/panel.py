@@ -93,6 +93,9 @@ class RetrainPanel(QWidget):
         self.patch = QComboBox()
         self.patch.addItems(["32", "64", "128", "256", "512"])
         self.patch.setCurrentText(str(DEFAULTS.patch))
+        self.resolution = QComboBox()  # the working resolution: data is the factor
+        for f, text in ((1, "full"), (2, "1/2 (4x context, cheaper steps)"), (4, "1/4")):
+            self.resolution.addItem(text, f)
         self.budget = QSpinBox()
         self.budget.setRange(0, 24 * 60)
         self.budget.setSuffix(" min")
@@ -122,6 +125,7 @@ class RetrainPanel(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Base filters", self.base)
         form.addRow("Crop size", self.patch)
+        form.addRow("Resolution", self.resolution)
         form.addRow("Augmentation", self.augment)
         form.addRow("", self.colour)
         form.addRow("Sampling", self.rare)
@@ -220,6 +224,7 @@ class RetrainPanel(QWidget):
             "learning_rate": self.lr.value(),
             "base_filters": int(self.base.currentText()),
             "patch": int(self.patch.currentText()),
+            "downsample": int(self.resolution.currentData()),
             "augment": self.augment.isChecked(),
             "colour_jitter": self.colour.isChecked(),
             "class_share": DEFAULTS.class_share if self.rare.isChecked() else 0.0,

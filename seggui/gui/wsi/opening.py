@@ -104,7 +104,7 @@ def prepare_whole_slide(
     from seggui.model.slide_layers import SlideLayers
     from seggui.model.slide_predict import plan_slide, store_for
 
-    plan = plan_slide(slide, meta.depth)
+    plan = plan_slide(slide, meta.depth, downsample=meta.downsample)
     store = store_for(workspace, model_key(model_path), entry.path, plan.grid)
     opened.n_classes = len(meta.classes)
     opened.layers = SlideLayers(plan, store, opened.n_classes)
