@@ -171,9 +171,17 @@ def child_seggui(folder: str, seconds: float, seed: int, work: Path, settings: d
         ctx, curate(ctx).train, train_settings, lambda p: None, CancelToken(), work, [saver]
     )
     model = fitted.model
-    predictor = Predictor(model, train_settings.depth, backend="reference")
+    predictor = Predictor(
+        model, train_settings.depth, backend="reference", downsample=train_settings.downsample
+    )
     final = test_scores(lambda image: predictor.predict(image).labels, ctx)
-    tta = Predictor(model, train_settings.depth, backend="reference", tta=True)
+    tta = Predictor(
+        model,
+        train_settings.depth,
+        backend="reference",
+        tta=True,
+        downsample=train_settings.downsample,
+    )
     start = time.perf_counter()
     final_tta = test_scores(lambda image: tta.predict(image).labels, ctx)
     tta_s = time.perf_counter() - start

@@ -19,6 +19,7 @@ from seggui.core.classes import ClassSet
 from seggui.core.imageio import SlideFileError, read_image, read_pair, write_mask
 from seggui.core.metrics import confusion
 from seggui.core.slide_results import ScoreRecords, mask_is_current, mask_note_for
+from seggui.model.evaluate import read_ahead
 from seggui.model.predict import Predictor
 
 #: One predictor per worker process: ``(model path, content hash) -> Predictor``.
@@ -76,15 +77,15 @@ def predict_group(
     """Predict a few slides ``(name, image, target)`` and write each mask atomically as soon
     as it is done; a bad image comes back as a problem. A mask already made by this model
     from this image (by an earlier try of this task, on a worker that died) is kept."""
-    out = []
-    for name, image, target in items:
-        if mask_is_current(Path(target), model.hash, image):
-            out.append(Outcome(name))
-            continue
-        try:
-            pixels = read_image(image)
-        except SlideFileError as exc:
-            out.append(Outcome(name, str(exc)))
+    out = [
+        Outcome(n) for n, image, target in items if mask_is_current(Path(target), model.hash, image)
+    ]
+    done = {o.name for o in out}
+    todo = [item for item in items if item[0] not in done]
+    # The next image is decoded on a thread while this one is predicted (as in one process).
+    for (name, image, target), pixels in read_ahead(todo, lambda item: read_image(item[1]), 1):
+        if isinstance(pixels, SlideFileError):
+            out.append(Outcome(name, str(pixels)))
             continue
         labels = predictor_for(model).predict(pixels).labels
         write_mask(Path(target), labels, classes, mask_note_for(model.hash, image))
@@ -98,18 +99,24 @@ def score_group(
     """Predict a few slides ``(name, image, mask)``, compare each with its annotation and
     record its confusion matrix (a record already there is used)."""
     records = ScoreRecords(Path(workspace), model.hash, "tta" if model.tta else "")
-    out = []
+    out, todo = [], []
     for name, image, mask in items:
         matrix = records.load(name, Path(image), Path(mask))
         if matrix is None:
-            try:
-                pixels, truth = read_pair(image, mask, classes)
-            except SlideFileError as exc:
-                out.append(Outcome(name, str(exc)))
-                continue
-            labels = predictor_for(model).predict(pixels).labels
-            matrix = confusion(truth, labels, len(classes))
-            records.save(name, Path(image), Path(mask), matrix)
+            todo.append((name, image, mask))
+        else:
+            out.append(Outcome(name, confusion=matrix))
+
+    def load(item):
+        return read_pair(item[1], item[2], classes)
+
+    for (name, image, mask), loaded in read_ahead(todo, load, 1):
+        if isinstance(loaded, SlideFileError):
+            out.append(Outcome(name, str(loaded)))
+            continue
+        pixels, truth = loaded
+        matrix = confusion(truth, predictor_for(model).predict(pixels).labels, len(classes))
+        records.save(name, Path(image), Path(mask), matrix)
         out.append(Outcome(name, confusion=matrix))
     return out
 

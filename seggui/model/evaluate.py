@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -18,6 +19,8 @@ from seggui.core.metrics import ScoreAccumulator, Scores
 from seggui.core.slide_results import mask_note_for
 from seggui.core.slides import Problem, Slide
 from seggui.model.predict import Predictor
+
+T = TypeVar("T")  # a slide, or whatever names one (a cluster task's tuples)
 
 #: Threads that read slides ahead of the model.
 READERS = 2
@@ -76,8 +79,8 @@ class EvalReport:
 
 
 def read_ahead(
-    slides: list[Slide], load: Callable[[Slide], object], workers: int = READERS
-) -> Iterator[tuple[Slide, object]]:
+    slides: list[T], load: Callable[[T], object], workers: int = READERS
+) -> Iterator[tuple[T, object]]:
     """``(slide, load(slide))`` in order, the next few loaded by a small thread pool while
     the caller predicts (decoding PNGs releases the GIL); a failure comes back as the
     exception object. ``workers`` 0 loads in the caller's thread."""
