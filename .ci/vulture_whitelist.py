@@ -8,7 +8,7 @@ from seggui.gui.slides import table_model
 from seggui.gui.training import panel
 from seggui.gui.viewer import canvas
 from seggui.gui.wsi import view as wsi_view
-from seggui.model import int8, progress, sampling, schedule, slide_predict, tiled
+from seggui.model import cluster_jobs, int8, progress, sampling, schedule, slide_predict, tiled
 
 # The README's command block is made from it, and a test checks the two are equal.
 registry.synopsis
@@ -57,3 +57,5 @@ tiled.predict_image
 # Qt's virtual methods of the whole-slide view, called by Qt when it paints.
 wsi_view.WholeSlideView.drawBackground
 wsi_view.WholeSlideView.drawForeground
+# Run on every Dask worker by the cluster test (client.run), to see each loaded the model once.
+cluster_jobs.model_loads

@@ -18,18 +18,11 @@ WATCHED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf
 
 def machine() -> dict:
     """The CPU (name, cores and the vector flags the fast paths choose by), for each result."""
-    cpu, flags = platform.processor() or "", set()
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            for line in fh:
-                if line.startswith("model name") and not cpu:
-                    cpu = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
+    from seggui.model.devices import cpu_info
+
+    cpu, flags = cpu_info()
     return {
-        "cpu": cpu,
+        "cpu": cpu or platform.processor() or "",
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "flags": [f for f in WATCHED_FLAGS if f in flags],

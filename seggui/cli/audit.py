@@ -10,6 +10,7 @@ from seggui.cli.common import (
     CliError,
     ProgressBar,
     add_cluster_arguments,
+    cluster_client,
     cluster_spec,
     open_context,
     progress_text,
@@ -132,15 +133,13 @@ def _fold_models(ctx, settings, args, model_name, bar, started, spec):
     from contextlib import nullcontext
 
     from seggui.model.audit import run_audit
-    from seggui.model.cluster import ClusterError, check_shared, open_client
     from seggui.model.train import TrainingError
 
+    where = nullcontext()
     if spec is not None:
-        print(f"training the {args.folds} fold models on {spec.describe()}", file=sys.stderr)
+        where = cluster_client(spec, [ctx.root, ctx.workspace], "fold models")
     try:
-        with open_client(spec) if spec is not None else nullcontext() as client:
-            if client is not None:
-                check_shared(client, [str(ctx.root), str(ctx.workspace)])
+        with where as client:
             return run_audit(
                 ctx,
                 settings,
@@ -152,7 +151,7 @@ def _fold_models(ctx, settings, args, model_name, bar, started, spec):
                 started=started,
                 client=client,
             )
-    except (TrainingError, ClusterError) as exc:
+    except TrainingError as exc:
         raise CliError(str(exc)) from exc
 
 

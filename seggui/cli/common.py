@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import time
+from contextlib import contextmanager
 
 
 class CliError(Exception):
@@ -161,36 +162,56 @@ def model_ref(path, tta: bool = False):
     return ModelRef(str(path.resolve()), model_hash(path), tta)
 
 
-def predict_with_cluster(spec, ctx, ref, meta, out):
-    """``(masks, skipped, problems)``: the tiles' masks written into ``out`` and the whole
-    slides' tissue tiles into their stores, by the cluster."""
-    from pathlib import Path
-
-    from seggui.core.predcache import model_key
+@contextmanager
+def cluster_client(spec, paths: list[str], kept: str):
+    """A client of ``spec``'s cluster whose workers see ``paths``; a cluster failure is one
+    line, and Ctrl+C says that the ``kept`` results finished so far stay."""
     from seggui.model.cluster import ClusterError, check_shared, open_client
-    from seggui.model.cluster_runs import predict_on_cluster, predict_whole_slides_on_cluster
 
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"sending the slides to {spec.describe()}", file=sys.stderr)
+    print(f"sending the work to {spec.describe()}", file=sys.stderr)
     try:
         with open_client(spec) as client:
-            check_shared(client, [str(ctx.root), ref.path, str(out), str(ctx.workspace)])
-            written, skipped, problems = predict_on_cluster(
-                client, ref, ctx.slides, out, meta.classes, ProgressBar("predict")
-            )
-            if ctx.scan.whole_slides:
-                problems += predict_whole_slides_on_cluster(
-                    client,
-                    ref,
-                    model_key(Path(ref.path)),
-                    ctx.scan.whole_slides,
-                    ctx.workspace,
-                    meta.depth,
-                    ProgressBar("whole-slide tiles"),
-                )
+            check_shared(client, [str(p) for p in paths])
+            yield client
     except ClusterError as exc:
         raise CliError(str(exc)) from exc
     except KeyboardInterrupt:
-        print("cancelled: the masks finished so far are kept; run again to go on", file=sys.stderr)
+        print(
+            f"cancelled: the {kept} finished so far are kept; run again to go on", file=sys.stderr
+        )
         raise
+
+
+def predict_with_cluster(spec, ctx, ref, meta, out):
+    """``(masks, skipped, problems)``: the tiles' masks written into ``out`` and the whole
+    slides' tissue tiles into their stores, by the cluster."""
+    from seggui.model.cluster_runs import predict_on_cluster
+
+    out.mkdir(parents=True, exist_ok=True)
+    with cluster_client(spec, [ctx.root, ref.path, out, ctx.workspace], "masks") as client:
+        written, skipped, problems = predict_on_cluster(
+            client, ref, ctx.slides, out, meta.classes, ProgressBar("predict")
+        )
+        problems += whole_slide_tiles(client, ctx, ref, meta)
     return written, skipped, problems
+
+
+def whole_slide_tiles(client, ctx, ref, meta) -> list:
+    """The folder's whole slides' tissue tiles predicted by the cluster into their stores
+    (then stitched or scored here as after a run in one process); the problems."""
+    from pathlib import Path
+
+    from seggui.core.predcache import model_key
+    from seggui.model.cluster_runs import predict_whole_slides_on_cluster
+
+    if not ctx.scan.whole_slides:
+        return []
+    return predict_whole_slides_on_cluster(
+        client,
+        ref,
+        model_key(Path(ref.path)),
+        ctx.scan.whole_slides,
+        ctx.workspace,
+        meta.depth,
+        ProgressBar("whole-slide tiles"),
+    )

@@ -6,16 +6,17 @@ import json
 import time
 
 from seggui.cli.common import (
-    CliError,
     ProgressBar,
     add_cluster_arguments,
     check_classes,
+    cluster_client,
     cluster_spec,
     load_predictor,
     model_ref,
     open_context,
     quiet_tensorflow,
     rate,
+    whole_slide_tiles,
 )
 
 NAME = "evaluate"
@@ -114,34 +115,15 @@ def _on_cluster(spec, ctx, ref, meta, slides):
     """The tiles scored by the cluster (records of an earlier run for this model are used),
     the whole slides' tissue tiles predicted by it (then scored here from their stores)."""
     import sys
-    from pathlib import Path
 
-    from seggui.core.predcache import model_key
-    from seggui.model.cluster import ClusterError, check_shared, open_client
-    from seggui.model.cluster_runs import evaluate_on_cluster, predict_whole_slides_on_cluster
+    from seggui.model.cluster_runs import evaluate_on_cluster
 
-    print(f"sending the slides to {spec.describe()}", file=sys.stderr)
-    try:
-        with open_client(spec) as client:
-            check_shared(client, [str(ctx.root), ref.path, str(ctx.workspace)])
-            report, reused = evaluate_on_cluster(
-                client, ref, slides, meta.classes, ctx.workspace, ProgressBar("evaluate")
-            )
-            if reused:
-                print(f"{reused} slides' scores taken from an earlier run", file=sys.stderr)
-            if ctx.scan.whole_slides and not ref.tta:
-                report.problems += predict_whole_slides_on_cluster(
-                    client,
-                    ref,
-                    model_key(Path(ref.path)),
-                    ctx.scan.whole_slides,
-                    ctx.workspace,
-                    meta.depth,
-                    ProgressBar("whole-slide tiles"),
-                )
-    except ClusterError as exc:
-        raise CliError(str(exc)) from exc
-    except KeyboardInterrupt:
-        print("cancelled: the slides scored so far are kept; run again to go on", file=sys.stderr)
-        raise
+    with cluster_client(spec, [ctx.root, ref.path, ctx.workspace], "scores") as client:
+        report, reused = evaluate_on_cluster(
+            client, ref, slides, meta.classes, ctx.workspace, ProgressBar("evaluate")
+        )
+        if reused:
+            print(f"{reused} slides' scores taken from an earlier run", file=sys.stderr)
+        if not ref.tta:
+            report.problems += whole_slide_tiles(client, ctx, ref, meta)
     return report

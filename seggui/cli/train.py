@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from seggui.cli.common import CliError, ProgressBar, open_context, progress_text, quiet_tensorflow
+from seggui.core.resolution import FACTORS
 from seggui.core.train_settings import DEFAULTS, TrainSettings
 
 NAME = "train"
@@ -41,7 +42,7 @@ def add_arguments(t) -> None:
     t.add_argument(
         "--downsample",
         type=int,
-        choices=(1, 2, 4),
+        choices=FACTORS,
         default=d.downsample,
         help="working resolution: see the slides at 1/2 or 1/4 (more context, cheaper steps; "
         "predictions come back at full size)",

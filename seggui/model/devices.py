@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 
 
-def cpu_description() -> str:
-    """``"AMD EPYC 7B13, 2 cores, avx2 fma"``: the CPU as /proc/cpuinfo names it."""
+def cpu_info() -> tuple[str, set[str]]:
+    """The CPU's name and its flags, as /proc/cpuinfo gives them (empty where it does not)."""
     name, flags = "", set()
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
@@ -19,6 +19,12 @@ def cpu_description() -> str:
                     flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    return name, flags
+
+
+def cpu_description() -> str:
+    """``"AMD EPYC 7B13, 2 cores, avx2 fma"``: the CPU and the vector units that matter."""
+    name, flags = cpu_info()
     units = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
     parts = [name or "CPU", f"{os.cpu_count()} cores"] + ([" ".join(units)] if units else [])
     return ", ".join(parts)
