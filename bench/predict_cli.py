@@ -1,8 +1,11 @@
 """`seggui predict` end to end: wall time on 8 and 48 demo tiles, the marginal time per tile,
 and the model's own time per tile measured in the same run.
 
-Run: ``python bench/predict_cli.py``. The converted OpenVINO copy is made first (as any first
-run does), so both commands measure the steady state: no TensorFlow import, no conversion.
+Run: ``python bench/predict_cli.py [--int8]``. The converted OpenVINO copy is made first (as
+any first run does), so both commands measure the steady state: no TensorFlow import, no
+conversion. ``--int8`` makes the int8 copy first as the window does for the bundled model
+(``seggui quantize --if-missing``; used only if it agrees and is faster). The baseline is the
+notebook's way, Keras ``model.predict`` on one 512x512 tile, timed in the same run.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ def wall(args: list[str], env: dict) -> float:
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--int8", action="store_true", help="make the int8 copy first")
+    args = parser.parse_args()
     from seggui.core.demo import write_demo
     from seggui.core.imageio import read_image
     from seggui.core.registry import bundled_model_path, read_meta
@@ -42,12 +50,19 @@ def main() -> int:
     small = write_demo(tmp / "d8", count=8, seed=11)
     large = write_demo(tmp / "d48", count=48, seed=11)
     wall(["predict", str(small), "--out", str(tmp / "warm")], env)  # converts the model once
+    if args.int8:
+        model_arg = ["--model", str(bundled_model_path())]
+        wall(["quantize", str(large), *model_arg, "--if-missing"], env)
     t8 = min(wall(["predict", str(small), "--out", str(tmp / "o8")], env) for _ in range(2))
     t48 = min(wall(["predict", str(large), "--out", str(tmp / "o48")], env) for _ in range(2))
     model = bundled_model_path()
     predictor = Predictor.from_path(model, read_meta(model))
     tile = read_image(large / "images" / "tile_0000.png")[None]
     alone = repeat(lambda: predictor._infer(tile), 10, warmup=2)["median_ms"]
+    from seggui.model import store
+
+    keras_model, _ = store.load_model(model)
+    keras_ms = repeat(lambda: keras_model.predict(tile, verbose=0), 10, warmup=2)["median_ms"]
     marginal = (t48 - t8) / 40 * 1000
     rows = [
         {"what": "seggui predict, 8 tiles (wall s)", "value": t8},
@@ -55,6 +70,12 @@ def main() -> int:
         {"what": "marginal ms per tile ((t48 - t8) / 40)", "value": marginal},
         {"what": "the model alone, ms per tile (same run)", "value": alone},
         {"what": "marginal / model alone (target <= 1.3)", "value": marginal / alone},
+        {"what": "Keras model.predict, ms per tile (the notebook's way)", "value": keras_ms},
+        {
+            "what": "model.predict / seggui predict's marginal per tile",
+            "value": keras_ms / marginal,
+        },
+        {"what": f"precision used: {predictor.path}", "value": None},
     ]
     print(table(rows, ["what", "value"]))
     result = {"benchmark": "predict_cli", "machine": machine(), "rows": rows}

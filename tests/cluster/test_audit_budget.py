@@ -32,3 +32,34 @@ def test_the_audit_ends_within_its_budget(parallel, small_demo, request):
     assert result.settings["parallel"] is parallel
     assert all(s > 0 for s in result.settings["fold_fit_seconds"])
     assert not list(ctx.workspace.glob(".tmp-*"))
+
+
+def test_cancelling_a_parallel_audit_stops_the_fold_fits(small_demo, cluster):
+    """Cancel reaches the fits on the workers (a Dask Event): the audit returns None soon, and
+    the workers are free for the next work instead of fitting on to their end times."""
+    import threading
+
+    from seggui.core.cancel import CancelToken
+
+    ctx = open_folder(small_demo)
+    token = CancelToken()
+    seen = []
+    out = {}
+    settings = TrainSettings(epochs=100_000, **TINY)
+    runner = threading.Thread(
+        target=lambda: out.update(
+            r=run_audit(ctx, settings, 2, 600.0, progress=seen.append, cancel=token, client=cluster)
+        )
+    )
+    runner.start()
+    deadline = time.monotonic() + 120
+    while not any(p.batch > 0 for p in seen) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the folds are fitting on the workers
+    assert any(p.batch > 0 for p in seen), "no progress came back from the workers"
+    token.cancel()
+    runner.join(60)
+    assert not runner.is_alive() and out["r"] is None
+    # The workers stopped their fits: a new task starts at once.
+    started = time.monotonic()
+    assert cluster.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+    assert time.monotonic() - started < 30
