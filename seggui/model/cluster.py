@@ -11,6 +11,7 @@ failure per slide.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -111,7 +112,10 @@ def run_tasks(
     worker that dies is run again by the scheduler on another."""
     from distributed import wait
 
-    futures = [client.submit(fn, *call, key=key) for call, key in zip(calls, keys, strict=True)]
+    run = uuid.uuid4().hex[:8]  # keys of this run only: never another run's cached result
+    futures = [
+        client.submit(fn, *call, key=f"{key}-{run}") for call, key in zip(calls, keys, strict=True)
+    ]
     index = {f.key: i for i, f in enumerate(futures)}
     results: list = [None] * len(futures)
     pending, done = list(futures), 0

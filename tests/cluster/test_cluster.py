@@ -81,6 +81,9 @@ def test_a_changed_image_is_predicted_again(cluster, folder, tmp_path):
     os.utime(first.image_path, ns=(time.time_ns(), time.time_ns() + 10**9))
     written, skipped, problems = predict_on_cluster(cluster, ref, ctx.slides, out, ctx.classes)
     assert (len(written), skipped, problems) == (8, 7, [])
+    # The same slides into another folder on the same client: computed, not a cached result.
+    written, skipped, _ = predict_on_cluster(cluster, ref, ctx.slides, tmp_path / "b", ctx.classes)
+    assert (len(written), skipped) == (8, 0) and len(list((tmp_path / "b").glob("*.png"))) == 8
 
 
 def test_evaluate_on_the_cluster_gives_the_same_json(cluster, folder):
