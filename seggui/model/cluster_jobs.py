@@ -1,4 +1,5 @@
-"""What a Dask worker runs: one slide (or a whole slide's chunk of tiles) per task.
+"""What a Dask worker runs: a few small slides, one large one, or a chunk of a whole slide's
+tiles per task.
 
 Tasks carry paths, never pixels: workers read the slides and the model from a filesystem
 they share with the client, at the same paths. Each worker process loads a model's converted
