@@ -271,7 +271,8 @@ def main() -> int:
         return 0
 
     result = {"benchmark": "quality", "machine": machine(), "seconds": args.seconds, "rows": []}
-    methods = args.methods.split(",")
+    # ";" between methods when a method sets several things ("new-block=...,base_filters=32")
+    methods = args.methods.split(";" if ";" in args.methods else ",")
     with tempfile.TemporaryDirectory() as tmp:
         for label, folder in folders(args.sets.split(","), Path(tmp)).items():
             for seed in (int(s) for s in args.seeds.split(",")):

@@ -15,11 +15,12 @@ NAME = "train"
 HELP = "train a U-Net on the folder's prepared split"
 SYNOPSIS = (
     "seggui train FOLDER [--epochs N] [--minutes M] [--batch-size B] [--lr X] [--base-filters F]\n"
-    "             [--depth D] [--patch P] [--downsample 1|2|4] [--crops-per-image K]\n"
-    "             [--no-augment] [--no-colour-jitter] [--class-share S] [--schedule cosine|constant]\n"
-    "             [--weight-decay W] [--no-normalise] [--dice] [--class-weights balanced]\n"
-    "             [--from-model PATH] [--out PATH] [--no-activate] [--include-needs-fix]\n"
-    "             [--include-rejected] [--eager]"
+    "             [--depth D] [--block standard|separable] [--patch P] [--downsample 1|2|4]\n"
+    "             [--crops-per-image K] [--no-augment] [--no-colour-jitter] [--class-share S]\n"
+    "             [--schedule cosine|constant] [--weight-decay W] [--no-normalise] [--dice]\n"
+    "             [--class-weights balanced] [--from-model PATH] [--out PATH] [--no-activate]\n"
+    "             [--include-needs-fix] [--include-rejected] [--eager] [--cache-mb MB]\n"
+    "             [--precision auto|float32|bfloat16]"
 )
 SUMMARY = "a new model version, scored on the test split"
 
@@ -35,6 +36,13 @@ def add_arguments(t) -> None:
     t.add_argument("--base-filters", type=int, default=d.base_filters)
     t.add_argument(
         "--depth", type=int, default=d.depth, help=f"number of poolings (default {d.depth})"
+    )
+    t.add_argument(
+        "--block",
+        choices=("standard", "separable"),
+        default=d.block,
+        help="convolution blocks: the seed's 3x3 convolutions, or depthwise-separable ones "
+        f"(cheaper per step at the same width; default {d.block})",
     )
     t.add_argument(
         "--patch", type=int, default=d.patch, help=f"training crop size (default {d.patch})"
@@ -103,6 +111,20 @@ def add_arguments(t) -> None:
         action="store_true",
         help="run the steps without tracing them first: faster for a few steps, slower for more",
     )
+    t.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        default=d.precision,
+        help="what the steps compute in (default auto: bfloat16 on a CPU with AVX512-BF16 or "
+        "AMX, float32 elsewhere); the saved model is float32 either way",
+    )
+    t.add_argument(
+        "--cache-mb",
+        type=int,
+        default=d.cache_mb,
+        help=f"keep decoded slides in memory up to this many MB (default {d.cache_mb}; "
+        "0: decode a slide on every visit)",
+    )
     t.add_argument("--out", help="also save the model to this .keras path")
     t.add_argument(
         "--no-activate",
@@ -119,6 +141,7 @@ def settings_from(args) -> TrainSettings:
         learning_rate=args.lr,
         base_filters=args.base_filters,
         depth=args.depth,
+        block=args.block,
         patch=args.patch,
         downsample=args.downsample,
         crops_per_image=args.crops_per_image,
@@ -135,6 +158,8 @@ def settings_from(args) -> TrainSettings:
         include_needs_fix=args.include_needs_fix,
         include_rejected=args.include_rejected,
         eager=args.eager,
+        cache_mb=args.cache_mb,
+        precision=args.precision,
     )
 
 
@@ -149,11 +174,12 @@ def run(args) -> int:
     settings = settings_from(args)
     curation = curate(ctx, None, args.include_needs_fix, args.include_rejected)
     from seggui.model.devices import describe, training_devices
+    from seggui.model.precision import training_precision
 
     print(
         f"{curation.summary()}; testing on {len(curation.test)} "
         f"({len(ctx.classes)} classes: {', '.join(ctx.classes.names)}); "
-        f"on {describe(training_devices())}",
+        f"on {describe(training_devices())} in {training_precision(settings.precision)}",
         file=sys.stderr,
     )
     bar = ProgressBar("train")

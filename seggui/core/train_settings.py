@@ -17,6 +17,12 @@ class TrainSettings:
     learning_rate: float = 1e-3
     base_filters: int = 16
     depth: int = 4
+    # The U-Net's convolution blocks: "standard" (the seed's 3x3 convolutions) or
+    # "separable" (depthwise-separable ones: fewer multiply-adds for the same width).
+    block: str = "standard"
+    # What the steps compute in: "auto" (bfloat16 on a CPU with AVX512-BF16 or AMX, else
+    # float32), "float32" or "bfloat16". Weights are float32 and saved so in every case.
+    precision: str = "auto"
     patch: int = 256
     crops_per_image: int = 0
     augment: bool = True  # flips and 90-degree rotations
@@ -42,6 +48,9 @@ class TrainSettings:
     # 15 s per run on 2 cores (BENCHMARKS.md section 14), which only pays off over many steps:
     # for a run of a few steps (the tests' tiny fits) eager is 2.5x faster; slower otherwise.
     eager: bool = False
+    # Decoded training and validation slides kept in memory up to this many MB, so a run
+    # decodes each slide once instead of once per visit (0: decode on every visit).
+    cache_mb: int = 1024
 
 
 DEFAULTS = TrainSettings()

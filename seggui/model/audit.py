@@ -112,7 +112,7 @@ def scoring_seconds(
         if image is None:
             return 0.0
         started = time.monotonic()
-        model = build_unet(n_classes, settings.base_filters, settings.depth)
+        model = build_unet(n_classes, settings.base_filters, settings.depth, block=settings.block)
         predictor = Predictor(model, settings.depth, downsample=settings.downsample)
         predictor.predict(image)
         first = time.monotonic() - started

@@ -1,14 +1,16 @@
 """Streaming tf.data input: slides are read one at a time, never the whole folder at once.
 
 Training yields crops placed as :mod:`seggui.model.sampling` plans them (padded where an
-image is smaller), with flips, 90-degree rotations and stain and colour jitter; evaluation yields tiles that cover each image exactly once. Padding carries a
-sample weight of 0, so it never counts in the loss or the metrics.
+image is smaller), with flips, 90-degree rotations and stain and colour jitter; evaluation
+yields tiles that cover each image exactly once. Padding carries a sample weight of 0, so it
+never counts in the loss or the metrics. Decoded slides are kept in a :class:`SlideCache`
+up to a memory bound, so a run decodes each slide once rather than once per visit.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,55 @@ class SkippedFiles:
 def _load_pair(item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
     image, mask = read_pair(item.image_path, item.mask_path, classes)
     return reduce_image(image, item.downsample), reduce_mask(mask, item.downsample)
+
+
+class SlideCache:
+    """Decoded slides of one run, least recently used dropped beyond ``max_bytes``.
+
+    An 8-bit image is kept as its bytes (a quarter of its float size) and turned back into
+    exactly the floats :func:`read_image` gives; anything else is kept as it is. A slide
+    that fails to load is not kept, so it fails (and is reported) again."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.decoded = 0  # slides read from disk (the benchmark and tests count them)
+        self._slides: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load(self, item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
+        """The slide's image and mask as :func:`_load_pair` gives them."""
+        key = (str(item.image_path), str(item.mask_path), item.downsample)
+        with self._lock:
+            kept = self._slides.get(key)
+            if kept is not None:
+                self._slides.move_to_end(key)
+        if kept is not None:
+            image, mask = kept
+            return (image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image), mask
+        image, mask = _load_pair(item, classes)
+        self._keep(key, _packed(image), mask)
+        return image, mask
+
+    def _keep(self, key: tuple, image: np.ndarray, mask: np.ndarray) -> None:
+        nbytes = image.nbytes + mask.nbytes
+        with self._lock:
+            self.decoded += 1
+            if nbytes > self.max_bytes or key in self._slides:
+                return
+            for kept in (image, mask):
+                kept.setflags(write=False)  # shared by later visits: never changed in place
+            self._slides[key] = (image, mask)
+            self.size += nbytes
+            while self.size > self.max_bytes:
+                _, (old_image, old_mask) = self._slides.popitem(last=False)
+                self.size -= old_image.nbytes + old_mask.nbytes
+
+
+def _packed(image: np.ndarray) -> np.ndarray:
+    """The image's 8-bit values where they give back exactly these floats, else the image."""
+    u8 = np.rint(image * 255.0).clip(0, 255).astype(np.uint8)
+    return u8 if np.array_equal(u8.astype(np.float32) / 255.0, image) else image
 
 
 def _pad_to(image: np.ndarray, mask: np.ndarray, valid: np.ndarray, h: int, w: int):
@@ -121,26 +172,27 @@ def cover_tiles(image: np.ndarray, mask: np.ndarray, patch: int):
     )
 
 
-def _dataset(
-    source: tf.data.Dataset,
+def crop_loader(
     items: list[SlideItem],
     classes: ClassSet,
     patch: int,
     make,
     class_weights: np.ndarray | None,
     skipped: SkippedFiles,
-    shuffle: bool,
-) -> tf.data.Dataset:
-    """Crops of the slides that ``source`` names, as ``(index, plan)`` pairs (``make``'s
-    second argument: whatever it needs to know about that visit)."""
+    cache: SlideCache | None,
+):
+    """What one visit yields: ``load(index, plan, visit) -> (images, masks, weights)``, none
+    for a slide that cannot be read (recorded in ``skipped``)."""
     weights = None if class_weights is None else np.asarray(class_weights, np.float32)
-    counter = itertools.count()
 
-    def load(index, plan):
+    def load(index, plan, visit):
         item = items[int(index)]
         try:
-            image, mask = _load_pair(item, classes)
-            x, y, v = make(image, mask, int(index), plan, next(counter))
+            if cache is None:
+                image, mask = _load_pair(item, classes)
+            else:
+                image, mask = cache.load(item, classes)
+            x, y, v = make(image, mask, int(index), plan, int(visit))
         except SlideFileError as exc:
             skipped.add(item.name, exc.reason)
             return (
@@ -152,8 +204,27 @@ def _dataset(
             v = v * weights[y]
         return x, y, v
 
-    def tf_load(index, plan):
-        x, y, v = tf.numpy_function(load, [index, plan], (tf.float32, tf.int32, tf.float32))
+    return load
+
+
+def _dataset(
+    source: tf.data.Dataset,
+    items: list[SlideItem],
+    classes: ClassSet,
+    patch: int,
+    make,
+    class_weights: np.ndarray | None,
+    skipped: SkippedFiles,
+    shuffle: bool,
+    cache: SlideCache | None,
+) -> tf.data.Dataset:
+    """Crops of the slides that ``source`` names, as ``(index, plan, visit)`` triples
+    (``plan``: whatever ``make`` needs to know about that visit; ``visit``: its number in
+    the run, so a visit's random crops do not depend on which loader thread runs it)."""
+    load = crop_loader(items, classes, patch, make, class_weights, skipped, cache)
+
+    def tf_load(index, plan, visit):
+        x, y, v = tf.numpy_function(load, [index, plan, visit], (tf.float32, tf.int32, tf.float32))
         x.set_shape((None, patch, patch, 3))
         y.set_shape((None, patch, patch))
         v.set_shape((None, patch, patch))
@@ -175,15 +246,22 @@ def train_dataset(
     seed: int,
     class_weights: np.ndarray | None,
     skipped: SkippedFiles,
+    cache: SlideCache | None = None,
 ) -> tf.data.Dataset:
     """Augmented crops from the training slides, epoch after epoch as ``planner`` plans them
     (without end: the caller says how many batches make an epoch). ``colour``: the stain
-    and colour jitter, or None for none."""
+    and colour jitter, or None for none. ``cache``: decoded slides kept between visits."""
+
+    def numbered():
+        for visit, (index, centres) in enumerate(planner.visits()):
+            yield index, centres, visit
+
     source = tf.data.Dataset.from_generator(
-        planner.visits,
+        numbered,
         output_signature=(
             tf.TensorSpec((), tf.int64),
             tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((), tf.int64),
         ),
     )
 
@@ -191,7 +269,7 @@ def train_dataset(
         rng = np.random.default_rng([seed, index, visit])
         return random_crops(image, mask, patch, centres, rng, augment)
 
-    ds = _dataset(source, items, classes, patch, make, class_weights, skipped, True)
+    ds = _dataset(source, items, classes, patch, make, class_weights, skipped, True, cache)
     if colour is not None:
         ds = ds.map(
             lambda x, y, v: (jitter_colours(x, colour), y, v),
@@ -202,10 +280,15 @@ def train_dataset(
 
 
 def eval_dataset(
-    items: list[SlideItem], classes: ClassSet, patch: int, batch_size: int, skipped: SkippedFiles
+    items: list[SlideItem],
+    classes: ClassSet,
+    patch: int,
+    batch_size: int,
+    skipped: SkippedFiles,
+    cache: SlideCache | None = None,
 ) -> tf.data.Dataset:
     """Tiles covering every validation slide exactly once, in order."""
-    source = tf.data.Dataset.range(len(items)).map(lambda i: (i, tf.zeros((0,), tf.int32)))
+    source = tf.data.Dataset.range(len(items)).map(lambda i: (i, tf.zeros((0,), tf.int32), i))
     ds = _dataset(
         source,
         items,
@@ -215,6 +298,7 @@ def eval_dataset(
         None,
         skipped,
         False,
+        cache,
     )
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 

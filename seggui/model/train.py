@@ -32,6 +32,7 @@ from seggui.model.evaluate import EvalReport, evaluate_slides
 from seggui.model.losses import class_weights, segmentation_loss, silence_unseen_classes
 from seggui.model.pipeline import (
     SkippedFiles,
+    SlideCache,
     SlideItem,
     channel_stats,
     class_pixels,
@@ -39,11 +40,12 @@ from seggui.model.pipeline import (
     eval_dataset,
     train_dataset,
 )
+from seggui.model.precision import training_precision, with_precision
 from seggui.model.predict import Predictor
 from seggui.model.progress import ProgressAndCancel, TrainProgress
 from seggui.model.sampling import CropPlanner
 from seggui.model.schedule import WarmupCosine
-from seggui.model.unet import build_unet
+from seggui.model.unet import block_of, build_unet
 
 
 class TrainingError(Exception):
@@ -97,6 +99,7 @@ class Fitted:
     seconds: float
     cancelled: bool = False
     unseen: list[str] = field(default_factory=list)  # classes in no training mask: switched off
+    precision: str = "float32"  # what the steps computed in (the model is float32 again)
 
 
 def fit(
@@ -129,6 +132,7 @@ def fit(
     planner = CropPlanner(counts, crops, settings.class_share, settings.seed)
     batches = settings.steps_per_epoch or max(1, math.ceil(planner.crops_per_epoch / batch))
     skipped = SkippedFiles()
+    cache = SlideCache(settings.cache_mb << 20) if settings.cache_mb > 0 else None
     train_ds = train_dataset(
         fit_items,
         classes,
@@ -140,14 +144,15 @@ def fit(
         settings.seed,
         class_weights(settings.class_weights, counts),
         skipped,
+        cache,
     )
     val_tiles = sum(
         math.ceil(h / settings.patch) * math.ceil(w / settings.patch)
         for h, w in (reduced_size(s.size[1], s.size[0], f) for s in val_slides)
     )
-    val_ds = eval_dataset(_items(val_slides, f), classes, settings.patch, batch, skipped).apply(
-        tf.data.experimental.assert_cardinality(math.ceil(val_tiles / batch))
-    )
+    val_items = _items(val_slides, f)
+    val_ds = eval_dataset(val_items, classes, settings.patch, batch, skipped, cache)
+    val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(math.ceil(val_tiles / batch)))
 
     parent = ""
     with _strategy().scope():
@@ -159,13 +164,19 @@ def fit(
                     f"but this folder has {n}"
                 )
             settings.base_filters, settings.depth = parent_meta.base_filters, parent_meta.depth
+            settings.block = block_of(model)
             parent = parent_meta.name or Path(settings.init_from).stem
         else:
             keras.utils.set_random_seed(settings.seed)
             mean, std = (
                 channel_stats(fit_items, settings.seed) if settings.normalise else (None,) * 2
             )
-            model = build_unet(n, settings.base_filters, settings.depth, mean=mean, std=std)
+            model = build_unet(
+                n, settings.base_filters, settings.depth, mean=mean, std=std, block=settings.block
+            )
+        precision = training_precision(settings.precision)
+        if precision != "float32":
+            model = with_precision(model, precision)
         if settings.weight_decay:
             optimizer = keras.optimizers.AdamW(settings.learning_rate, settings.weight_decay)
         else:
@@ -215,8 +226,10 @@ def fit(
         return Fitted(None, *common, cancelled=True)
     if best.exists():
         model.load_weights(str(best))
+    if precision != "float32":
+        model = with_precision(model, "float32")
     unseen = [] if settings.init_from else silence_unseen_classes(model, counts)
-    return Fitted(model, *common, unseen=[classes.names[c] for c in unseen])
+    return Fitted(model, *common, unseen=[classes.names[c] for c in unseen], precision=precision)
 
 
 def train(
@@ -283,6 +296,7 @@ def train(
                 "devices": training_devices(),
                 "curation": curation.to_json(),
                 "unseen_classes": fitted.unseen,
+                "precision_used": fitted.precision,
             },
             test_metrics={
                 **test_report.summary(),

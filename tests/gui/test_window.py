@@ -114,12 +114,15 @@ def test_retrain_one_epoch_then_make_active(qtbot, window, demo_folder):
     panel = window.retrain
     assert "train" in panel.split_label.text() and panel.split_list.count() == 6
     _tiny_settings(panel, 1)
+    assert panel.settings()["block"] == "standard"  # the seed's blocks unless chosen
+    panel.block.setCurrentIndex(panel.block.findData("separable"))
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert panel.running
     qtbot.waitUntil(lambda: not panel.running, timeout=300000)
     assert isinstance(panel.last_result, Done), panel.last_result
     versions = registry.list_versions(demo_folder / ".seggui")
     assert len(versions) == 1 and str(versions[0][0]) == panel.last_result.model_path
+    assert registry.read_meta(versions[0][0]).training["block"] == "separable"
     assert panel.run.progress.value() == panel.run.progress.maximum()
     assert len(panel.run.loss_curve.getData()[0]) >= 1
     assert "New version" in panel.versions.compare.text()

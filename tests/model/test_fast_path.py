@@ -11,6 +11,7 @@ from seggui.model import store
 from seggui.model.fastpath import fold_batchnorm
 from seggui.model.predict import Predictor
 from seggui.model.train import TrainSettings, train
+from seggui.model.unet import block_of
 
 BACKENDS = ["tf-fp32", "tf-bf16"]
 try:
@@ -21,15 +22,19 @@ except ImportError:
     pass
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+@pytest.fixture(scope="module", params=["standard", "separable"])
+def trained(tmp_path_factory, request):
+    """A tiny trained U-Net of each kind of block, saved and loaded back."""
     from seggui.core.demo import write_demo
 
     folder = write_demo(tmp_path_factory.mktemp("fast") / "demo", count=8, seed=11, size=96)
     ctx = open_folder(folder)
-    settings = TrainSettings(epochs=3, batch_size=4, base_filters=8, depth=3, patch=64, eager=True)
+    settings = TrainSettings(
+        epochs=3, batch_size=4, base_filters=8, depth=3, patch=64, eager=True, block=request.param
+    )
     result = train(ctx, settings)
     model, meta = store.load_model(result.model_path)
+    assert block_of(model) == meta.training["block"] == request.param
     images = [read_image(s.image_path) for s in ctx.slides]
     return model, meta, images
 

@@ -96,6 +96,10 @@ class RetrainPanel(QWidget):
         self.resolution = QComboBox()  # the working resolution: data is the factor
         for f, text in ((1, "full"), (2, "1/2 (4x context, cheaper steps)"), (4, "1/4")):
             self.resolution.addItem(text, f)
+        self.block = QComboBox()  # data: TrainSettings.block
+        self.block.addItem("3x3 convolutions (the seed's)", "standard")
+        self.block.addItem("depthwise-separable (cheaper steps)", "separable")
+        self.block.setCurrentIndex(self.block.findData(DEFAULTS.block))
         self.budget = QSpinBox()
         self.budget.setRange(0, 24 * 60)
         self.budget.setSuffix(" min")
@@ -126,6 +130,7 @@ class RetrainPanel(QWidget):
         form.addRow("Base filters", self.base)
         form.addRow("Crop size", self.patch)
         form.addRow("Resolution", self.resolution)
+        form.addRow("Blocks", self.block)
         form.addRow("Augmentation", self.augment)
         form.addRow("", self.colour)
         form.addRow("Sampling", self.rare)
@@ -225,6 +230,7 @@ class RetrainPanel(QWidget):
             "base_filters": int(self.base.currentText()),
             "patch": int(self.patch.currentText()),
             "downsample": int(self.resolution.currentData()),
+            "block": self.block.currentData(),
             "augment": self.augment.isChecked(),
             "colour_jitter": self.colour.isChecked(),
             "class_share": DEFAULTS.class_share if self.rare.isChecked() else 0.0,

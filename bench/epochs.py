@@ -1,0 +1,169 @@
+"""Ten epochs no slower than the notebook's ten? (issue 20, step 1)
+
+The same folder and number of epochs, each in a fresh process, one after another:
+
+- **notebook**: every training image resized to 512x512 into one array, the seed's U-Net,
+  Adam, cross-entropy, ``model.fit`` (as in bench/quality.py);
+- **seggui**: ``seggui.model.train.fit`` with today's defaults (crops from disk, jitter,
+  validation every epoch), with the slide cache and without it (``cache_mb=0``).
+
+Reported: seconds of the whole fit (tracing, validation and checkpoints included), seconds
+per epoch after the first (the steady state), slides decoded, and each seggui run's ratio to
+the notebook measured in the same run.
+
+    python bench/epochs.py [--folder DIR] [--epochs 3] [--batch-size 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from common import machine, save, table
+
+DATA = HERE.parent.parent / "shared" / "data" / "glas-test"
+
+
+class EpochClock:
+    """When each epoch ended (a Keras callback, made lazily so the parent needs no Keras)."""
+
+    @staticmethod
+    def make():
+        import keras
+
+        class Clock(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.start = time.perf_counter()
+                self.ends: list[float] = []
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.ends.append(time.perf_counter() - self.start)
+
+        return Clock()
+
+
+def child(method: str, folder: str, epochs: int, batch: int) -> dict:
+    import keras
+    import numpy as np
+    from PIL import Image
+
+    from seggui.core.cancel import CancelToken
+    from seggui.core.curation import curate
+    from seggui.core.folder import open_folder
+    from seggui.core.imageio import read_image, read_mask
+    from seggui.core.train_settings import TrainSettings
+    from seggui.model.unet import build_unet
+
+    ctx = open_folder(folder)
+    clock = EpochClock.make()
+    if method == "notebook":
+        side = 512
+
+        def to_side(a, resample):
+            if a.shape[:2] == (side, side):
+                return a
+            if a.dtype == np.uint8:
+                return np.asarray(Image.fromarray(a).resize((side, side), resample))
+            u8 = Image.fromarray((a * 255).astype(np.uint8)).resize((side, side), resample)
+            return np.asarray(u8, np.float32) / 255
+
+        train = [s for s in ctx.part("train") if s.scorable]
+        x = np.stack([to_side(read_image(s.image_path), Image.Resampling.BILINEAR) for s in train])
+        y = np.stack(
+            [to_side(read_mask(s.mask_path, ctx.classes), Image.Resampling.NEAREST) for s in train]
+        )
+        keras.utils.set_random_seed(1)
+        model = build_unet(len(ctx.classes), 16, 4)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        clock.start = time.perf_counter()
+        model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[clock])
+        decoded = len(train)
+    else:
+        from seggui.model import pipeline
+        from seggui.model.train import fit
+
+        counted = []
+        real = pipeline.SlideCache.load if method == "seggui" else pipeline._load_pair
+        if method == "seggui":
+            cache_mb = TrainSettings().cache_mb
+
+            def load(self, item, classes):
+                before = self.decoded
+                out = real(self, item, classes)
+                counted.extend([1] * (self.decoded - before))
+                return out
+
+            pipeline.SlideCache.load = load
+        else:
+            cache_mb = 0
+
+            def load(item, classes):
+                counted.append(1)
+                return real(item, classes)
+
+            pipeline._load_pair = load
+        settings = TrainSettings(epochs=epochs, batch_size=batch, cache_mb=cache_mb)
+        with tempfile.TemporaryDirectory() as tmp:
+            fit(ctx, curate(ctx).train, settings, lambda p: None, CancelToken(), Path(tmp), [clock])
+        decoded = len(counted)
+    ends = clock.ends
+    steady = (ends[-1] - ends[0]) / max(1, len(ends) - 1)
+    return {
+        "method": method,
+        "fit s": round(ends[-1], 1),
+        "s per epoch after the first": round(steady, 1),
+        "slides decoded": decoded,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--folder", default=str(DATA))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.folder, args.epochs, args.batch_size)))
+        return
+    rows = []
+    for method in ("notebook", "seggui", "seggui-no-cache"):
+        cmd = [sys.executable, __file__, "--child", method, "--folder", args.folder]
+        cmd += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(out.stderr[-3000:])
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    notebook = rows[0]
+    for row in rows:
+        row["fit / notebook"] = round(row["fit s"] / notebook["fit s"], 2)
+        row["epoch / notebook"] = round(
+            row["s per epoch after the first"] / notebook["s per epoch after the first"], 2
+        )
+    columns = list(rows[0])
+    print(table(rows, columns))
+    result = {
+        "machine": machine(),
+        "folder": args.folder,
+        "epochs": args.epochs,
+        "batch size": args.batch_size,
+        "rows": rows,
+    }
+    print(f"saved {save('epochs', result)}")
+
+
+if __name__ == "__main__":
+    main()
