@@ -97,9 +97,13 @@ class RetrainPanel(QWidget):
         for f, text in ((1, "full"), (2, "1/2 (4x context, cheaper steps)"), (4, "1/4")):
             self.resolution.addItem(text, f)
         self.block = QComboBox()  # data: TrainSettings.block
-        self.block.addItem("3x3 convolutions (the seed's)", "standard")
-        self.block.addItem("depthwise-separable (cheaper steps)", "separable")
+        self.block.addItem("3x3 (the seed's)", "standard")
+        self.block.addItem("separable", "separable")
         self.block.setCurrentIndex(self.block.findData(DEFAULTS.block))
+        self.block.setToolTip(
+            "Depthwise-separable blocks halve a training step at the same width, but learned "
+            "less per minute on real H&E (BENCHMARKS.md section 24)"
+        )
         self.budget = QSpinBox()
         self.budget.setRange(0, 24 * 60)
         self.budget.setSuffix(" min")
