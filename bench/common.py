@@ -65,3 +65,32 @@ def save(name: str, data: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=1))
     return path
+
+
+def to_side(a, resample, side: int = 512):
+    """An image or mask resized to ``side`` x ``side``, as the notebook feeds its model."""
+    import numpy as np
+    from PIL import Image
+
+    if a.shape[:2] == (side, side):
+        return a
+    if a.dtype == np.uint8:
+        return np.asarray(Image.fromarray(a).resize((side, side), resample))
+    u8 = Image.fromarray((a * 255).astype(np.uint8)).resize((side, side), resample)
+    return np.asarray(u8, np.float32) / 255
+
+
+def notebook_arrays(ctx):
+    """The notebook's training data: every training image and mask of the folder resized to
+    512x512 and stacked into one array each (``x``, ``y``)."""
+    import numpy as np
+    from PIL import Image
+
+    from seggui.core.imageio import read_image, read_mask
+
+    train = [s for s in ctx.part("train") if s.scorable]
+    x = np.stack([to_side(read_image(s.image_path), Image.Resampling.BILINEAR) for s in train])
+    y = np.stack(
+        [to_side(read_mask(s.mask_path, ctx.classes), Image.Resampling.NEAREST) for s in train]
+    )
+    return x, y

@@ -8,8 +8,10 @@ The same folder and number of epochs, each in a fresh process, one after another
   validation every epoch), with the slide cache and without it (``cache_mb=0``).
 
 Reported: seconds of the whole fit (tracing, validation and checkpoints included), seconds
-per epoch after the first (the steady state), slides decoded, and each seggui run's ratio to
-the notebook measured in the same run.
+per epoch after the first (the steady state), the pixels an epoch trains on (an epoch is not
+the same unit: the notebook resizes every image to 512x512, seggui covers each slide at its
+own resolution) and the seconds per megapixel, slides decoded, and each seggui run's ratios
+to the notebook measured in the same run.
 
     python bench/epochs.py [--folder DIR] [--epochs 3] [--batch-size 4]
 """
@@ -30,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from common import machine, save, table
+from common import machine, notebook_arrays, save, table
 
 DATA = HERE.parent.parent / "shared" / "data" / "glas-test"
 
@@ -47,6 +49,13 @@ class EpochClock:
                 super().__init__()
                 self.start = time.perf_counter()
                 self.ends: list[float] = []
+                self.steps = 0  # in the last epoch
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.steps = 0
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.steps += 1
 
             def on_epoch_end(self, epoch, logs=None):
                 self.ends.append(time.perf_counter() - self.start)
@@ -56,40 +65,24 @@ class EpochClock:
 
 def child(method: str, folder: str, epochs: int, batch: int) -> dict:
     import keras
-    import numpy as np
-    from PIL import Image
 
     from seggui.core.cancel import CancelToken
     from seggui.core.curation import curate
     from seggui.core.folder import open_folder
-    from seggui.core.imageio import read_image, read_mask
     from seggui.core.train_settings import TrainSettings
     from seggui.model.unet import build_unet
 
     ctx = open_folder(folder)
     clock = EpochClock.make()
     if method == "notebook":
-        side = 512
-
-        def to_side(a, resample):
-            if a.shape[:2] == (side, side):
-                return a
-            if a.dtype == np.uint8:
-                return np.asarray(Image.fromarray(a).resize((side, side), resample))
-            u8 = Image.fromarray((a * 255).astype(np.uint8)).resize((side, side), resample)
-            return np.asarray(u8, np.float32) / 255
-
-        train = [s for s in ctx.part("train") if s.scorable]
-        x = np.stack([to_side(read_image(s.image_path), Image.Resampling.BILINEAR) for s in train])
-        y = np.stack(
-            [to_side(read_mask(s.mask_path, ctx.classes), Image.Resampling.NEAREST) for s in train]
-        )
+        x, y = notebook_arrays(ctx)
         keras.utils.set_random_seed(1)
         model = build_unet(len(ctx.classes), 16, 4)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
         clock.start = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[clock])
-        decoded = len(train)
+        decoded = len(x)
+        pixels = x.shape[0] * x.shape[1] * x.shape[2]
     else:
         from seggui.model import pipeline
         from seggui.model.train import fit
@@ -118,12 +111,15 @@ def child(method: str, folder: str, epochs: int, batch: int) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             fit(ctx, curate(ctx).train, settings, lambda p: None, CancelToken(), Path(tmp), [clock])
         decoded = len(counted)
+        pixels = clock.steps * batch * settings.patch**2
     ends = clock.ends
     steady = (ends[-1] - ends[0]) / max(1, len(ends) - 1)
     return {
         "method": method,
         "fit s": round(ends[-1], 1),
         "s per epoch after the first": round(steady, 1),
+        "Mpx per epoch": round(pixels / 1e6, 2),
+        "s per Mpx": round(steady / (pixels / 1e6), 2),
         "slides decoded": decoded,
     }
 

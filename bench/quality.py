@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import machine, save, table
+from common import machine, notebook_arrays, save, table, to_side
 
 SHARED = Path(os.environ.get("SEGGUI_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
 #: The defaults of ``seggui train`` before stain jitter, class-aware crops, the schedule and
@@ -113,25 +113,10 @@ def child_notebook(folder: str, seconds: float, seed: int, work: Path) -> dict:
     from PIL import Image
 
     from seggui.core.folder import open_folder
-    from seggui.core.imageio import read_image, read_mask
     from seggui.model.unet import build_unet
 
     ctx = open_folder(folder)
-    side = 512
-
-    def to_side(a, resample):
-        if a.shape[:2] == (side, side):
-            return a
-        if a.dtype == np.uint8:
-            return np.asarray(Image.fromarray(a).resize((side, side), resample))
-        u8 = Image.fromarray((a * 255).astype(np.uint8)).resize((side, side), resample)
-        return np.asarray(u8, np.float32) / 255
-
-    train = [s for s in ctx.part("train") if s.scorable]
-    x = np.stack([to_side(read_image(s.image_path), Image.Resampling.BILINEAR) for s in train])
-    y = np.stack(
-        [to_side(read_mask(s.mask_path, ctx.classes), Image.Resampling.NEAREST) for s in train]
-    )
+    x, y = notebook_arrays(ctx)
     keras.utils.set_random_seed(seed)
     model = build_unet(len(ctx.classes), 16, 4)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")

@@ -207,21 +207,11 @@ def crop_loader(
     return load
 
 
-def _dataset(
-    source: tf.data.Dataset,
-    items: list[SlideItem],
-    classes: ClassSet,
-    patch: int,
-    make,
-    class_weights: np.ndarray | None,
-    skipped: SkippedFiles,
-    shuffle: bool,
-    cache: SlideCache | None,
-) -> tf.data.Dataset:
+def _dataset(source: tf.data.Dataset, load, patch: int, shuffle: bool) -> tf.data.Dataset:
     """Crops of the slides that ``source`` names, as ``(index, plan, visit)`` triples
-    (``plan``: whatever ``make`` needs to know about that visit; ``visit``: its number in
-    the run, so a visit's random crops do not depend on which loader thread runs it)."""
-    load = crop_loader(items, classes, patch, make, class_weights, skipped, cache)
+    (``plan``: whatever the visit needs; ``visit``: its number in the run, so a visit's random
+    crops do not depend on which loader thread runs it), made by ``load``
+    (:func:`crop_loader`)."""
 
     def tf_load(index, plan, visit):
         x, y, v = tf.numpy_function(load, [index, plan, visit], (tf.float32, tf.int32, tf.float32))
@@ -269,7 +259,8 @@ def train_dataset(
         rng = np.random.default_rng([seed, index, visit])
         return random_crops(image, mask, patch, centres, rng, augment)
 
-    ds = _dataset(source, items, classes, patch, make, class_weights, skipped, True, cache)
+    load = crop_loader(items, classes, patch, make, class_weights, skipped, cache)
+    ds = _dataset(source, load, patch, True)
     if colour is not None:
         ds = ds.map(
             lambda x, y, v: (jitter_colours(x, colour), y, v),
@@ -289,17 +280,12 @@ def eval_dataset(
 ) -> tf.data.Dataset:
     """Tiles covering every validation slide exactly once, in order."""
     source = tf.data.Dataset.range(len(items)).map(lambda i: (i, tf.zeros((0,), tf.int32), i))
-    ds = _dataset(
-        source,
-        items,
-        classes,
-        patch,
-        lambda image, mask, index, plan, visit: cover_tiles(image, mask, patch),
-        None,
-        skipped,
-        False,
-        cache,
-    )
+
+    def tiles(image, mask, index, plan, visit):
+        return cover_tiles(image, mask, patch)
+
+    load = crop_loader(items, classes, patch, tiles, None, skipped, cache)
+    ds = _dataset(source, load, patch, False)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
