@@ -29,7 +29,9 @@ SUMMARY = "label quality from models that never saw the slide"
 
 def add_arguments(a) -> None:
     a.add_argument("folder")
-    a.add_argument("--model", help="take the fold models' size from this model")
+    a.add_argument(
+        "--model", help="take the fold models' size, blocks and working resolution from this model"
+    )
     a.add_argument("--folds", type=int, default=3, help="folds of the non-test slides (3)")
     a.add_argument(
         "--time-budget",
@@ -69,6 +71,7 @@ def run(args) -> int:
         except registry.ModelError as exc:
             raise CliError(str(exc)) from exc
         settings.base_filters, settings.depth = meta.base_filters, meta.depth
+        settings.block, settings.downsample = meta.block, meta.downsample
         model_name = str(args.model)
     bar = ProgressBar("audit")
     data = {"slides": [], "problems": []}

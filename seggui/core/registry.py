@@ -52,6 +52,12 @@ class ModelMeta:
         except (TypeError, ValueError):
             return 1
 
+    @property
+    def block(self) -> str:
+        """The U-Net's convolution blocks ("standard" for older models)."""
+        block = self.training.get("block", "standard")
+        return block if block in ("standard", "separable") else "standard"
+
     def to_json(self) -> dict:
         return {
             "format": FORMAT,

@@ -73,10 +73,11 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     from seggui.model import store
     from seggui.model.unet import build_unet
 
+    # the fold models take the model's size and blocks (separable here)
     tiny = store.save_model(
-        build_unet(4, 4, 2),
+        build_unet(4, 4, 2, block="separable"),
         tmp_path / "tiny.keras",
-        store.ModelMeta(ClassSet.default(4), 4, 2),
+        store.ModelMeta(ClassSet.default(4), 4, 2, training={"block": "separable"}),
     )
     result = seggui(
         "audit", str(small_demo), "--model", str(tiny), "--folds", "2", "--epochs", "1", "--json"

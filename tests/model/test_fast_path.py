@@ -34,7 +34,7 @@ def trained(tmp_path_factory, request):
     )
     result = train(ctx, settings)
     model, meta = store.load_model(result.model_path)
-    assert block_of(model) == meta.training["block"] == request.param
+    assert block_of(model) == meta.block == request.param
     images = [read_image(s.image_path) for s in ctx.slides]
     return model, meta, images
 
