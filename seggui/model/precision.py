@@ -3,7 +3,7 @@
 Keras's ``mixed_bfloat16`` keeps every weight in float32 and computes in bfloat16. On a CPU
 with AVX512-BF16 or AMX, oneDNN runs those convolutions on its bf16 units; on one without
 (AVX2 only), TensorFlow emulates them and a step is slower than in float32
-(``bench/precision.py`` measures both on the machine it runs on). So "auto" trains in
+(``bench/step_cost.py`` measures both on the machine it runs on). So "auto" trains in
 bfloat16 only on such a CPU, and never on a GPU unless asked (not measured there). The
 softmax stays float32 in both, and a model trained in bfloat16 is turned back into a float32
 one before it is saved, so every prediction path loads the same kind of model.

@@ -40,9 +40,9 @@ def conv_block(input_tensor, num_filters: int):
 
 
 def separable_conv(num_filters: int, x, **kwargs) -> layers.Layer:
-    """A depthwise-separable 3x3 convolution (a 3x3 filter per channel, then a 1x1 mix: about
-    1/8 of the multiply-adds of a full 3x3 at 16+ channels), except on the RGB input, where a
-    per-channel filter would see each colour alone and a full one costs little."""
+    """A depthwise-separable 3x3 convolution (a 3x3 filter per channel, then a 1x1 mix: a sixth
+    to an eighth of the multiply-adds of a full 3x3 at 16 to 256 channels), except on the RGB
+    input, where a per-channel filter would see each colour alone and a full one costs little."""
     if x.shape[-1] is not None and x.shape[-1] <= 3:
         return layers.Conv2D(num_filters, 3, padding="same", **kwargs)
     return layers.SeparableConv2D(num_filters, 3, padding="same", **kwargs)
