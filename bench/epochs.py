@@ -88,7 +88,7 @@ def child(method: str, folder: str, epochs: int, batch: int) -> dict:
         from seggui.model.train import fit
 
         counted = []
-        real = pipeline.SlideCache.load if method == "seggui" else pipeline._load_pair
+        real = pipeline.SlideCache.load if method == "seggui" else pipeline.load_pair
         if method == "seggui":
             cache_mb = TrainSettings().cache_mb
 
@@ -106,7 +106,7 @@ def child(method: str, folder: str, epochs: int, batch: int) -> dict:
                 counted.append(1)
                 return real(item, classes)
 
-            pipeline._load_pair = load
+            pipeline.load_pair = load
         settings = TrainSettings(epochs=epochs, batch_size=batch, cache_mb=cache_mb)
         with tempfile.TemporaryDirectory() as tmp:
             fit(ctx, curate(ctx).train, settings, lambda p: None, CancelToken(), Path(tmp), [clock])

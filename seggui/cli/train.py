@@ -195,6 +195,8 @@ def run(args) -> int:
         raise CliError(str(exc)) from exc
     for name, reason in result.skipped.items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
+    for problem in result.test_report.problems if result.test_report else []:
+        print(f"not scored {problem.name}: {problem.reason}", file=sys.stderr)
     m = result.meta.test_metrics
     print(f"saved model to {result.model_path}")
     print(

@@ -45,7 +45,7 @@ class SkippedFiles:
             self.reasons[name] = reason
 
 
-def _load_pair(item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
+def load_pair(item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
     image, mask = read_pair(item.image_path, item.mask_path, classes)
     return reduce_image(image, item.downsample), reduce_mask(mask, item.downsample)
 
@@ -65,7 +65,7 @@ class SlideCache:
         self._lock = threading.Lock()
 
     def load(self, item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
-        """The slide's image and mask as :func:`_load_pair` gives them."""
+        """The slide's image and mask as :func:`load_pair` gives them."""
         key = (str(item.image_path), str(item.mask_path), item.downsample)
         with self._lock:
             kept = self._slides.get(key)
@@ -74,7 +74,7 @@ class SlideCache:
         if kept is not None:
             image, mask = kept
             return (image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image), mask
-        image, mask = _load_pair(item, classes)
+        image, mask = load_pair(item, classes)
         self._keep(key, _packed(image), mask)
         return image, mask
 
@@ -189,7 +189,7 @@ def crop_loader(
         item = items[int(index)]
         try:
             if cache is None:
-                image, mask = _load_pair(item, classes)
+                image, mask = load_pair(item, classes)
             else:
                 image, mask = cache.load(item, classes)
             x, y, v = make(image, mask, int(index), plan, int(visit))

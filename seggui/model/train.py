@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import Curation, curate
 from seggui.core.folder import FolderContext
+from seggui.core.imageio import SlideFileError
 from seggui.core.resolution import reduced_size
 from seggui.core.slides import Slide
 from seggui.core.train_settings import TrainSettings
@@ -38,6 +39,7 @@ from seggui.model.pipeline import (
     class_pixels,
     crops_for,
     eval_dataset,
+    load_pair,
     train_dataset,
 )
 from seggui.model.precision import training_precision, with_precision
@@ -84,6 +86,28 @@ def split_validation(
         train, test_size=max(1, round(len(train) * fraction)), random_state=seed
     )
     return fit, val
+
+
+def _readable(
+    slides: list[Slide], f: int, classes, cache: SlideCache | None, skipped: SkippedFiles
+) -> list[Slide]:
+    """The validation slides whose files decode (into the cache, so it costs no extra read);
+    the others are reported in ``skipped`` and left out, since every epoch's validation must
+    hold as many tiles as its slides' sizes promise."""
+    readable = []
+    for slide, item in zip(slides, _items(slides, f), strict=True):
+        try:
+            cache.load(item, classes) if cache is not None else load_pair(item, classes)
+        except SlideFileError as exc:
+            skipped.add(slide.name, exc.reason)
+            continue
+        readable.append(slide)
+    if not readable:
+        raise TrainingError(
+            "none of the validation slides can be read: "
+            + "; ".join(f"{k}: {v}" for k, v in skipped.reasons.items())
+        )
+    return readable
 
 
 @dataclass
@@ -146,12 +170,12 @@ def fit(
         skipped,
         cache,
     )
+    val_slides = _readable(val_slides, f, classes, cache, skipped)
     val_tiles = sum(
         math.ceil(h / settings.patch) * math.ceil(w / settings.patch)
         for h, w in (reduced_size(s.size[1], s.size[0], f) for s in val_slides)
     )
-    val_items = _items(val_slides, f)
-    val_ds = eval_dataset(val_items, classes, settings.patch, batch, skipped, cache)
+    val_ds = eval_dataset(_items(val_slides, f), classes, settings.patch, batch, skipped, cache)
     val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(math.ceil(val_tiles / batch)))
 
     parent = ""

@@ -96,3 +96,21 @@ def test_review_decisions_decide_what_training_learns(small_demo, monkeypatch):
     used.clear()
     train(ctx, TrainSettings(epochs=1, include_needs_fix=True, **TINY))
     assert needs_fix in used and rejected not in used
+
+
+def test_a_broken_validation_slide_is_reported_and_training_goes_on(tmp_path):
+    """A folder of 4 training slides validates on them all: a damaged one is left out of
+    validation and training (named with its reason) and the run still saves a version."""
+    from seggui.core.demo import write_demo
+
+    folder = write_demo(tmp_path / "demo", count=5, seed=4, size=64)
+    ctx = open_folder(folder)
+    broken = ctx.part("train")[1]
+    data = broken.image_path.read_bytes()
+    broken.image_path.write_bytes(data[: len(data) * 2 // 3])  # the header still reads
+    ctx = open_folder(folder)
+    assert ctx.scan.get(broken.name).usable  # found only when the pixels are decoded
+    result = train(ctx, TrainSettings(epochs=2, **TINY))
+    assert not result.cancelled and result.model_path.exists()
+    assert set(result.skipped) == {broken.name} and "damaged" in result.skipped[broken.name]
+    assert result.meta.training["fit_slides"] == len(ctx.part("train"))  # < 5: val == fit
