@@ -87,10 +87,13 @@ def run(args) -> int:
         + [p.to_json() for p in whole_problems]
         + [p.to_json() for p in ctx.scan.all_problems()]
     )
+    if result is not None and result.weak:
+        print(f"warning: {result.caution()}", file=sys.stderr)
     if args.json:
         out = {
             "model": model_name,
             "folds": result.folds if result is not None else 0,
+            "skill": data.get("skill"),
             "slides": [
                 {
                     k: row[k]
@@ -122,6 +125,7 @@ def run(args) -> int:
             f"fold models in {result.seconds:.0f} s; saved in {path}",
             file=sys.stderr,
         )
+
     if whole:
         print(
             f"{len(whole)} whole slides scored by the active model (never trained on: whole "

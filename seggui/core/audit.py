@@ -24,6 +24,19 @@ from seggui.core.quality import SlideQuality
 AUDIT_FILE = "audit.json"
 #: Bumped when a saved score's meaning changes (2: label quality is no longer the softmin).
 AUDIT_FORMAT = 2
+#: Below this :func:`skill` the fold models learned too little for their ranking to mean
+#: anything (BENCHMARKS.md section 25: models at 0.0-0.1 ranked injected errors at chance).
+WEAK_SKILL = 0.3
+
+
+def skill(correct: int, majority: int, total: int) -> float:
+    """How much of the error of "the most common annotated class everywhere" the fold
+    models removed on the pixels they scored: 1 when every pixel is as annotated, 0 when
+    no better than one class everywhere (negative: worse); nan when there is no such error
+    (one class only) or nothing was scored."""
+    if total <= 0 or majority >= total:
+        return float("nan")
+    return 1.0 - (total - correct) / (total - majority)
 
 
 def assign_folds(names: list[str], folds: int, seed: int = 42) -> dict[str, int]:
@@ -63,6 +76,29 @@ class AuditResult:
     seconds: float = 0.0
     created: float = field(default_factory=time.time)
     problems: list[dict] = field(default_factory=list)
+    #: The fold models' :func:`skill` over every pixel they scored.
+    skill: float = float("nan")
+    #: ``skill``'s parts: pixels predicted as annotated, of the most common annotated class,
+    #: and annotated.
+    pixels: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def weak(self) -> bool:
+        """The fold models learned too little for their ranking to be trusted."""
+        return not self.skill >= WEAK_SKILL
+
+    def caution(self) -> str:
+        """A sentence for the user when :attr:`weak`, else ""."""
+        if not self.weak:
+            return ""
+        correct, majority, total = self.pixels
+        if not total:
+            return "The fold models scored no annotated pixels: this audit ranks nothing."
+        return (
+            f"The fold models learned little: {correct / total:.0%} of the pixels as annotated, "
+            f"where the most common class everywhere gets {majority / total:.0%}. Their "
+            "ranking is unreliable: give the audit more time, or sort by the mIoU."
+        )
 
     def ranked(self) -> list[tuple[str, SlideQuality]]:
         """Slides worst first (lowest label quality); slides without a mask last."""
@@ -82,6 +118,8 @@ class AuditResult:
             "settings": self.settings,
             "seconds": self.seconds,
             "created": self.created,
+            "skill": None if math.isnan(self.skill) else round(self.skill, 4),
+            "pixels": list(self.pixels),
             "slides": [
                 {"name": name, **q.to_json(), "fold": self.fold_of.get(name, -1)}
                 for name, q in self.ranked()
@@ -111,6 +149,8 @@ class AuditResult:
             data.get("seconds", 0.0),
             data.get("created", 0.0),
             data.get("problems", []),
+            math.nan if data.get("skill") is None else float(data["skill"]),
+            tuple(data.get("pixels", (0, 0, 0))),
         )
 
 

@@ -52,6 +52,7 @@ class AuditDone:
     audit_path: str
     slides: int
     seconds: float
+    caution: str = ""  # the audit's models learned too little to rank: what to tell the user
 
 
 @dataclass

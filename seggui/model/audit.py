@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seggui.core.audit import AuditResult, assign_folds, audit_key
+from seggui.core.audit import AuditResult, assign_folds, audit_key, skill
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
 from seggui.core.folder import FolderContext
@@ -69,6 +69,8 @@ class FoldResult:
     best_val_iou: float = float("nan")
     fit_seconds: float = 0.0
     cancelled: bool = False
+    correct: int = 0  # annotated pixels predicted as annotated
+    truth_counts: np.ndarray | None = None  # annotated pixels per class
 
 
 def plan_folds(ctx: FolderContext, folds: int, seed: int) -> list[FoldPlan]:
@@ -237,6 +239,10 @@ def run_audit(
     result.settings["fold_val_iou"] = [round(float(r.best_val_iou), 4) for r in results]
     result.settings["fold_fit_seconds"] = [r.fit_seconds for r in results]
     result.settings["parallel"] = client is not None
+    counts = sum((r.truth_counts for r in results if r.truth_counts is not None), np.zeros(1))
+    correct = sum(r.correct for r in results)
+    result.pixels = (correct, int(counts.max()), int(counts.sum()))
+    result.skill = skill(*result.pixels)
     result.seconds = round(time.monotonic() - started, 1)
     return result
 
@@ -259,5 +265,10 @@ def _score(
         pred.probs, pred.labels, pred.margin, truth, out_of_sample=True
     )
     result.fold_of[slide.name] = fold
+    n = len(ctx.classes)
+    known = truth < n
+    result.correct += int(np.count_nonzero(pred.labels[known] == truth[known]))
+    counts = np.bincount(truth[known].ravel(), minlength=n)
+    result.truth_counts = counts if result.truth_counts is None else result.truth_counts + counts
     if observe is not None:
         observe(slide.name, pred, truth)

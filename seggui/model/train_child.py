@@ -125,7 +125,7 @@ def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:
         _emit(events.RunCancelled())
         return 0
     path = save_audit(ctx.workspace, result)
-    _emit(events.AuditDone(str(path), len(result.slides), result.seconds))
+    _emit(events.AuditDone(str(path), len(result.slides), result.seconds, result.caution()))
     return 0
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from PyQt6.QtCore import Qt
 
 from seggui.core import registry
+from seggui.core.audit import load_audit
 from seggui.core.review import ReviewStore
 from seggui.core.train_events import AuditDone, Done, RunCancelled
 from tests.gui.conftest import assert_view_in_screenshot, open_and_wait
@@ -376,3 +377,8 @@ def test_audit_labels_from_the_panel(qtbot, window, small_demo):
     assert shown == ("" if in_sample is None else f"{in_sample.label_quality:.3f}")
     assert model.data(model.index(row, COL_AUDIT), SORT_ROLE) == audit.label_quality
     assert registry.list_versions(small_demo / ".seggui") == []  # the audit saves no version
+    # The status line says when the fold models learned too little to rank.
+    saved = load_audit(window.session.ctx)
+    status = panel.run.status.text()
+    assert saved.pixels[2] > 0 and panel.last_result.caution == saved.caution()
+    assert ("learned little" in status) == saved.weak, status

@@ -7,8 +7,9 @@ import json
 import numpy as np
 from PIL import Image
 
-from seggui.core.audit import assign_folds, audit_key, load_audit, save_audit
+from seggui.core.audit import assign_folds, audit_key, load_audit, save_audit, skill
 from seggui.core.folder import open_folder
+from seggui.core.imageio import read_mask
 from seggui.model.audit import run_audit
 from seggui.model.train import TrainSettings
 from tests.cli.test_cli import seggui
@@ -40,9 +41,16 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
     assert sorted(result.fold_of[n] for n in train) == sorted(assign_folds(train, 3).values())
     assert all(result.fold_of[n] == -1 for n in test)
     assert not list(ctx.workspace.glob(".tmp-*"))
+    # the skill counts every annotated pixel scored, once
+    masks = [read_mask(s.mask_path, ctx.classes) for s in ctx.slides if s.name in result.slides]
+    counts = np.bincount(np.concatenate([m.ravel() for m in masks]), minlength=4)
+    correct, majority, total = result.pixels
+    assert total == counts.sum() and majority == counts.max() and 0 <= correct <= total
+    assert result.skill == skill(*result.pixels)
     save_audit(ctx.workspace, result)
     again = load_audit(open_folder(small_demo))
     assert again is not None and set(again.slides) == set(result.slides)
+    assert again.pixels == result.pixels
     assert all(
         abs(again.slides[n].softmin - q.softmin) < 1e-6
         and abs(again.slides[n].label_quality - q.label_quality) < 1e-6
@@ -85,6 +93,8 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["folds"] == 2 and data["model"] == str(tiny)
+    weak = data["skill"] is None or data["skill"] < 0.3
+    assert ("warning: The fold models learned little" in result.stderr) == weak
     assert len(data["slides"]) == 10
     row = data["slides"][0]
     assert set(row) == {

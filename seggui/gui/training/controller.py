@@ -151,6 +151,7 @@ class ModelsController:
             self.feedback.status(
                 f"The Audit column holds out-of-sample label quality of {len(result.slides)} "
                 f"slides ({result.folds} folds); the mIoU sort stays the first ranking"
+                + (f". {result.caution()}" if result.weak else "")
             )
 
     def train_for_folder(self) -> None:

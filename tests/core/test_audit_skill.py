@@ -1,0 +1,31 @@
+"""Whether an audit's fold models learned enough for their ranking to mean anything."""
+
+from __future__ import annotations
+
+import math
+
+from seggui.core.audit import WEAK_SKILL, AuditResult, skill
+
+
+def test_skill_is_the_share_of_the_one_class_baselines_error_removed():
+    assert skill(correct=100, majority=60, total=100) == 1.0  # every pixel as annotated
+    assert skill(correct=60, majority=60, total=100) == 0.0  # one class everywhere
+    assert abs(skill(correct=80, majority=60, total=100) - 0.5) < 1e-12
+    assert skill(correct=40, majority=60, total=100) < 0  # worse than one class everywhere
+    assert math.isnan(skill(0, 0, 0))  # nothing scored
+    assert math.isnan(skill(50, 100, 100))  # one class only: no error to remove
+
+
+def test_weak_audits_say_so_and_the_facts_survive_saving():
+    weak = AuditResult("k", 3, {}, skill=skill(535, 520, 1000), pixels=(535, 520, 1000))
+    assert weak.weak and weak.skill < WEAK_SKILL
+    text = weak.caution()
+    assert "54% of the pixels as annotated" in text and "gets 52%" in text
+    strong = AuditResult("k", 3, {}, skill=skill(900, 520, 1000), pixels=(900, 520, 1000))
+    assert not strong.weak and strong.caution() == ""
+    assert AuditResult("k", 3, {}).weak  # not measured: not trusted
+    again = AuditResult.from_json(strong.to_json())
+    assert again.pixels == (900, 520, 1000) and abs(again.skill - strong.skill) < 1e-4
+    old = strong.to_json()
+    del old["skill"], old["pixels"]  # saved before the skill was kept
+    assert math.isnan(AuditResult.from_json(old).skill)
