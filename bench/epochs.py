@@ -13,7 +13,11 @@ the same unit: the notebook resizes every image to 512x512, seggui covers each s
 own resolution) and the seconds per megapixel, slides decoded, and each seggui run's ratios
 to the notebook measured in the same run.
 
-    python bench/epochs.py [--folder DIR] [--epochs 3] [--batch-size 4]
+``--tile 512`` first cuts every slide into 512x512 tiles (a folder like the issue's lung set,
+where both epochs hold the same pixels). ``--methods`` picks the runs (the notebook's first).
+
+    python bench/epochs.py [--folder DIR] [--epochs 3] [--batch-size 4] [--tile 512]
+        [--methods notebook,seggui,seggui-no-cache]
 """
 
 from __future__ import annotations
@@ -124,9 +128,32 @@ def child(method: str, folder: str, epochs: int, batch: int) -> dict:
     }
 
 
+def tiled(folder: str, tile: int, out: Path) -> Path:
+    """A folder of ``tile`` x ``tile`` cuts of ``folder``'s slides and masks (the mask
+    files keep their mode and palette)."""
+    from PIL import Image
+
+    from seggui.core.folder import open_folder
+
+    (out / "images").mkdir(parents=True)
+    (out / "masks").mkdir()
+    for slide in open_folder(folder).slides:
+        with Image.open(slide.image_path) as image, Image.open(slide.mask_path) as mask:
+            w, h = image.size
+            for y in range(0, h - tile + 1, tile):
+                for x in range(0, w - tile + 1, tile):
+                    name = f"{slide.name}_{y}_{x}.png"
+                    box = (x, y, x + tile, y + tile)
+                    image.convert("RGB").crop(box).save(out / "images" / name)
+                    mask.crop(box).save(out / "masks" / name)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folder", default=str(DATA))
+    parser.add_argument("--tile", type=int, default=0)
+    parser.add_argument("--methods", default="notebook,seggui,seggui-no-cache")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -134,8 +161,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.folder, args.epochs, args.batch_size)))
         return
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the steady epoch is timed after the first)")
+    if args.tile:
+        args.folder = str(tiled(args.folder, args.tile, Path(tempfile.mkdtemp()) / "tiles"))
+        print(f"{args.folder}: {len(list(Path(args.folder, 'images').iterdir()))} tiles")
     rows = []
-    for method in ("notebook", "seggui", "seggui-no-cache"):
+    for method in args.methods.split(","):
         cmd = [sys.executable, __file__, "--child", method, "--folder", args.folder]
         cmd += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -154,6 +186,7 @@ def main() -> None:
     result = {
         "machine": machine(),
         "folder": args.folder,
+        "tile": args.tile,
         "epochs": args.epochs,
         "batch size": args.batch_size,
         "rows": rows,

@@ -121,6 +121,35 @@ def ranking_rows(per_slide: dict[str, dict[str, float]], bad: set[str], source: 
 
 SOURCES = {"in_sample": "in sample", "oos": "out of sample (audit)"}
 
+#: Both sources at once: (in-sample pooling, out-of-sample pooling), each slide ranked by
+#: the mean of its two rank percentiles (the in-sample model saw every slide, the fold
+#: models none of theirs; their errors differ, so the mean may rank better than either).
+COMBINED = [("miou", "label_quality"), ("miou", "miou"), ("label_quality", "label_quality")]
+
+
+def rank_mean(*scores: dict[str, float]) -> dict[str, float]:
+    """Per slide, the mean of its percentile ranks in each score (lower: more suspicious);
+    only slides every score has."""
+    from scipy.stats import rankdata
+
+    names = sorted(set.intersection(*(set(s) for s in scores)))
+    names = [n for n in names if not any(np.isnan(s[n]) for s in scores)]
+    ranks = [rankdata([s[n] for n in names]) / len(names) for s in scores]
+    return dict(zip(names, np.mean(ranks, axis=0), strict=True))
+
+
+def combined_rows(in_sample: dict, oos: dict, bad: set[str]) -> list:
+    """One row per pair in :data:`COMBINED`: both sources' rank percentiles averaged."""
+    rows = []
+    for a, b in COMBINED:
+        scores = rank_mean(
+            {n: v[a] for n, v in in_sample.items()}, {n: v[b] for n, v in oos.items()}
+        )
+        auroc, precision = auroc_and_precision(scores, bad)
+        label = f"mean rank of {POOLINGS[a]}, in sample, and {POOLINGS[b]}, out of sample"
+        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})
+    return rows
+
 
 def rescore(dump: Path) -> int:
     """Rank again from the predictions a ``--dump`` run kept (confidence and margin come
@@ -129,8 +158,9 @@ def rescore(dump: Path) -> int:
 
     meta = json.loads((dump / "corrupted.json").read_text())
     rows = []
+    sources = {}
     for source, label in SOURCES.items():
-        per_slide = {}
+        per_slide = sources[source] = {}
         for path in sorted((dump / source).glob("*.npz")):
             with np.load(path) as d:
                 top2 = np.sort(d["probs"], axis=-1)[..., -2:].astype(np.float32) / 255.0
@@ -142,6 +172,7 @@ def rescore(dump: Path) -> int:
                 )
                 per_slide[path.stem] = poolings(pred, d["truth"], meta["classes"])
         rows += ranking_rows(per_slide, set(meta["corrupted"]), label)
+    rows += combined_rows(sources["in_sample"], sources["oos"], set(meta["corrupted"]))
     print(f"{dump}: {len(meta['corrupted'])} corrupted of {len(per_slide)} slides")
     print(table(rows, ["ranking", "auroc", "precision_at_k"]))
     return 0
@@ -229,6 +260,7 @@ def main() -> int:
 
     rows = ranking_rows(in_sample, set(bad), SOURCES["in_sample"])
     rows += ranking_rows(oos, set(bad), SOURCES["oos"])
+    rows += combined_rows(in_sample, oos, set(bad))
 
     store = ReviewStore(ctx.workspace)
     for name in bad:
@@ -265,6 +297,7 @@ def main() -> int:
         "corrupted": bad,
         "settings": {**settings, "folds": args.folds, "seed": args.seed},
         "audit_seconds": audit_s,
+        "audit_skill": audit.skill,
         "rankings": rows,
         "training": training,
         "worst_first_audit": [name for name, _ in audit.ranked()][: 2 * len(bad)],
@@ -273,7 +306,7 @@ def main() -> int:
     print(table(rows, ["ranking", "auroc", "precision_at_k"]))
     print(f"k = {len(bad)} corrupted slides")
     print(table(training, ["training", "test_miou_clean_masks", "seconds"]))
-    print(f"audit: {audit_s:.0f} s for {args.folds} folds")
+    print(f"audit: {audit_s:.0f} s for {args.folds} folds, fold models' skill {audit.skill:.3f}")
     print(json.dumps(result, indent=1))
     save(f"label_errors-{Path(args.folder).name}", result)
     return 0

@@ -1,14 +1,19 @@
 """What one training step costs, per megapixel, for each block and precision (issue 20).
 
 The train step of seggui's compiled U-Net (AdamW, cross-entropy with sample weights, the IoU
-metric) on a batch already in memory, so only the model's maths is timed: the seed's 3x3
-blocks against depthwise-separable ones (at the same and at twice the width), each in
-float32 and in Keras's mixed_bfloat16 (bf16 units where the CPU has AVX512-BF16 or AMX,
-emulated elsewhere). Each variant in a fresh process, one after another; ratios against the
-seed's float32 step measured in the same run. The machine is shared and noisy: the variants
-run in turn ``--rounds`` times and each keeps its fastest round.
+metric) on a batch already in memory, so only the model's maths is timed. ``--set blocks``:
+the seed's 3x3 blocks against depthwise-separable ones (at the same and at twice the width),
+each in float32 and in Keras's mixed_bfloat16 (bf16 units where the CPU has AVX512-BF16 or
+AMX, emulated elsewhere), on ``--batch-size`` crops of ``--patch``. ``--set shapes``: the
+notebook's step (Adam, plain cross-entropy, no metric) on 4 images of 512² against the same
+pixels as 16 crops of 256², and seggui's compile on 16 and on 4 crops of 256² (what
+``--batch-size 4`` gives), so the cost per megapixel of each difference shows. Each variant
+in a fresh process, one after another; ratios against the first variant measured in the same
+run. The machine is shared and noisy: the variants run in turn ``--rounds`` times and each
+keeps its fastest round.
 
-    python bench/step_cost.py [--patch 256] [--batch-size 8] [--steps 4] [--rounds 2]
+    python bench/step_cost.py [--set blocks|shapes] [--patch 256] [--batch-size 8]
+        [--steps 4] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -28,16 +33,27 @@ sys.path.insert(0, str(HERE.parent))
 
 from common import machine, save, table
 
-VARIANTS = [
-    ("standard", 16, "float32"),
-    ("separable", 16, "float32"),
-    ("separable", 32, "float32"),
-    ("standard", 16, "bfloat16"),
-    ("separable", 16, "bfloat16"),
-]
+#: (block, base filters, precision, compile, patch, batch); 0: --patch / --batch-size.
+SETS = {
+    "blocks": [
+        ("standard", 16, "float32", "seggui", 0, 0),
+        ("separable", 16, "float32", "seggui", 0, 0),
+        ("separable", 32, "float32", "seggui", 0, 0),
+        ("standard", 16, "bfloat16", "seggui", 0, 0),
+        ("separable", 16, "bfloat16", "seggui", 0, 0),
+    ],
+    "shapes": [
+        ("standard", 16, "float32", "notebook", 512, 4),
+        ("standard", 16, "float32", "notebook", 256, 16),
+        ("standard", 16, "float32", "seggui", 256, 16),
+        ("standard", 16, "float32", "seggui", 256, 4),
+    ],
+}
 
 
-def child(block: str, base: int, precision: str, patch: int, batch: int, steps: int) -> dict:
+def child(
+    block: str, base: int, precision: str, compiled: str, patch: int, batch: int, steps: int
+) -> dict:
     import keras
     import numpy as np
     import tensorflow as tf
@@ -50,16 +66,20 @@ def child(block: str, base: int, precision: str, patch: int, batch: int, steps: 
     model = build_unet(4, base, 4, mean=[0.5] * 3, std=[0.2] * 3, block=block)
     if precision != "float32":
         model = with_precision(model, precision)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(1e-3, 1e-4),
-        loss=segmentation_loss(4, False),
-        weighted_metrics=[keras.metrics.MeanIoU(4, sparse_y_pred=False, name="iou")],
-    )
     rng = np.random.default_rng(0)
     x = rng.random((batch, patch, patch, 3), np.float32)
     y = rng.integers(0, 4, (batch, patch, patch)).astype(np.int32)
-    w = np.ones((batch, patch, patch), np.float32)
-    data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
+    if compiled == "notebook":
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        data = tf.data.Dataset.from_tensors((x, y)).repeat()
+    else:
+        model.compile(
+            optimizer=keras.optimizers.AdamW(1e-3, 1e-4),
+            loss=segmentation_loss(4, False),
+            weighted_metrics=[keras.metrics.MeanIoU(4, sparse_y_pred=False, name="iou")],
+        )
+        w = np.ones((batch, patch, patch), np.float32)
+        data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
     model.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # tracing
     start = time.perf_counter()
     model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
@@ -68,6 +88,8 @@ def child(block: str, base: int, precision: str, patch: int, batch: int, steps: 
         "block": block,
         "base filters": base,
         "precision": precision,
+        "compile": compiled,
+        "batch": f"{batch} x {patch}²",
         "parameters": model.count_params(),
         "s per step": round(step, 3),
         "s per Mpx": round(step / (batch * patch * patch / 1e6), 3),
@@ -76,23 +98,25 @@ def child(block: str, base: int, precision: str, patch: int, batch: int, steps: 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--set", choices=sorted(SETS), default="blocks")
     parser.add_argument("--patch", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        block, base, precision = args.child
-        row = child(block, int(base), precision, args.patch, args.batch_size, args.steps)
+        block, base, precision, compiled = args.child
+        row = child(block, int(base), precision, compiled, args.patch, args.batch_size, args.steps)
         print(json.dumps(row))
         return
-    rows: list[dict] = [{} for _ in VARIANTS]
+    variants = SETS[args.set]
+    rows: list[dict] = [{} for _ in variants]
     for _ in range(args.rounds):
-        for i, (block, base, precision) in enumerate(VARIANTS):
-            cmd = [sys.executable, __file__, "--child", block, str(base), precision]
-            cmd += ["--patch", str(args.patch), "--batch-size", str(args.batch_size)]
-            cmd += ["--steps", str(args.steps)]
+        for i, (block, base, precision, compiled, patch, batch) in enumerate(variants):
+            cmd = [sys.executable, __file__, "--child", block, str(base), precision, compiled]
+            cmd += ["--patch", str(patch or args.patch)]
+            cmd += ["--batch-size", str(batch or args.batch_size), "--steps", str(args.steps)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 raise SystemExit(out.stderr[-3000:])
@@ -100,12 +124,12 @@ def main() -> None:
             print(row, flush=True)
             if not rows[i] or row["s per step"] < rows[i]["s per step"]:
                 rows[i] = row
-    base_step = rows[0]["s per step"]
+    base = rows[0]["s per Mpx"]
     for row in rows:
-        row["step / seed's fp32"] = round(row["s per step"] / base_step, 2)
+        row["per Mpx / first"] = round(row["s per Mpx"] / base, 2)
     print(table(rows, list(rows[0])))
-    result = {"machine": machine(), "patch": args.patch, "batch size": args.batch_size}
-    print(f"saved {save('step_cost', {**result, 'rows': rows})}")
+    result = {"machine": machine(), "set": args.set, "rows": rows}
+    print(f"saved {save('step_cost', result)}")
 
 
 if __name__ == "__main__":
