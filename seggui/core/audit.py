@@ -95,9 +95,9 @@ class AuditResult:
         if not total:
             return "The fold models scored no annotated pixels: this audit ranks nothing."
         return (
-            f"The fold models learned little: {correct / total:.0%} of the pixels as annotated, "
-            f"where the most common class everywhere gets {majority / total:.0%}. Their "
-            "ranking is unreliable: give the audit more time, or sort by the mIoU."
+            f"The fold models learned little ({correct / total:.0%} of pixels as annotated; "
+            f"the most common class everywhere: {majority / total:.0%}): their ranking is "
+            "unreliable. Give the audit more time, or sort by mIoU."
         )
 
     def ranked(self) -> list[tuple[str, SlideQuality]]:

@@ -20,7 +20,7 @@ def test_weak_audits_say_so_and_the_facts_survive_saving():
     weak = AuditResult("k", 3, {}, skill=skill(535, 520, 1000), pixels=(535, 520, 1000))
     assert weak.weak and weak.skill < WEAK_SKILL
     text = weak.caution()
-    assert "54% of the pixels as annotated" in text and "gets 52%" in text
+    assert "54% of pixels as annotated" in text and "class everywhere: 52%" in text
     strong = AuditResult("k", 3, {}, skill=skill(900, 520, 1000), pixels=(900, 520, 1000))
     assert not strong.weak and strong.caution() == ""
     assert AuditResult("k", 3, {}).weak  # not measured: not trusted

@@ -148,11 +148,14 @@ class ModelsController:
         if s.facts is not None:
             s.facts.set_audit(result.slides if result is not None else {})
         if result is not None:
-            self.feedback.status(
-                f"The Audit column holds out-of-sample label quality of {len(result.slides)} "
-                f"slides ({result.folds} folds); the mIoU sort stays the first ranking"
-                + (f". {result.caution()}" if result.weak else "")
-            )
+            if result.weak:
+                self.feedback.status(f"Audit column: {result.caution()}")
+            else:
+                self.feedback.status(
+                    f"The Audit column holds out-of-sample label quality of "
+                    f"{len(result.slides)} slides ({result.folds} folds); the mIoU sort stays "
+                    "the first ranking"
+                )
 
     def train_for_folder(self) -> None:
         """A first model of the folder's own: from scratch, within a time budget."""
