@@ -100,7 +100,9 @@ def main() -> None:
     model.compile(
         optimizer=keras.optimizers.AdamW(1e-3, 1e-4),
         loss=segmentation_loss(4, False),
-        weighted_metrics=[keras.metrics.MeanIoU(4, sparse_y_pred=False, name="iou")],
+        weighted_metrics=[
+            keras.metrics.MeanIoU(4, sparse_y_pred=False, name="iou", dtype="float32")
+        ],
     )
     batch = 8
     y = np.random.default_rng(0).integers(0, 4, x.shape[:3]).astype(np.int32)

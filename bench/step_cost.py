@@ -76,7 +76,9 @@ def child(
         model.compile(
             optimizer=keras.optimizers.AdamW(1e-3, 1e-4),
             loss=segmentation_loss(4, False),
-            weighted_metrics=[keras.metrics.MeanIoU(4, sparse_y_pred=False, name="iou")],
+            weighted_metrics=[
+                keras.metrics.MeanIoU(4, sparse_y_pred=False, name="iou", dtype="float32")
+            ],
         )
         w = np.ones((batch, patch, patch), np.float32)
         data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
