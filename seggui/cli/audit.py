@@ -125,7 +125,6 @@ def run(args) -> int:
             f"fold models in {result.seconds:.0f} s; saved in {path}",
             file=sys.stderr,
         )
-
     if whole:
         print(
             f"{len(whole)} whole slides scored by the active model (never trained on: whole "

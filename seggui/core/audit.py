@@ -76,11 +76,14 @@ class AuditResult:
     seconds: float = 0.0
     created: float = field(default_factory=time.time)
     problems: list[dict] = field(default_factory=list)
-    #: The fold models' :func:`skill` over every pixel they scored.
-    skill: float = float("nan")
-    #: ``skill``'s parts: pixels predicted as annotated, of the most common annotated class,
-    #: and annotated.
+    #: Over every pixel the fold models scored: those predicted as annotated, those of the
+    #: most common annotated class, and all annotated ones.
     pixels: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def skill(self) -> float:
+        """The fold models' :func:`skill` over every pixel they scored."""
+        return skill(*self.pixels)
 
     @property
     def weak(self) -> bool:
@@ -149,7 +152,6 @@ class AuditResult:
             data.get("seconds", 0.0),
             data.get("created", 0.0),
             data.get("problems", []),
-            math.nan if data.get("skill") is None else float(data["skill"]),
             tuple(data.get("pixels", (0, 0, 0))),
         )
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seggui.core.audit import AuditResult, assign_folds, audit_key, skill
+from seggui.core.audit import AuditResult, assign_folds, audit_key
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
 from seggui.core.folder import FolderContext
@@ -242,7 +242,6 @@ def run_audit(
     counts = sum((r.truth_counts for r in results if r.truth_counts is not None), np.zeros(1))
     correct = sum(r.correct for r in results)
     result.pixels = (correct, int(counts.max()), int(counts.sum()))
-    result.skill = skill(*result.pixels)
     result.seconds = round(time.monotonic() - started, 1)
     return result
 
