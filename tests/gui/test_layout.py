@@ -7,6 +7,7 @@ from PyQt6.QtCore import QSettings, Qt
 
 from seggui.gui.main_window import MainWindow
 from seggui.gui.scores.panel import abbreviations
+from seggui.gui.slides.slide_list import THUMB_ICON
 from tests.gui.conftest import open_and_wait
 
 TIMEOUT = 120000
@@ -65,6 +66,14 @@ def test_first_run_gives_the_views_the_window_and_the_list_its_columns(
                 text = str(win.slide_list.proxy.index(r, c).data() or "")
                 assert metrics.horizontalAdvance(text) + 6 <= header.sectionSize(c), (text, c)
         assert not any("nan" in t.lower() or "None" in t for t in _texts(win))
+        # A column shown later (the audit's) widens the list rather than cutting the names.
+        from seggui.gui.slides.table_model import COL_AUDIT, COL_NAME
+
+        win.slide_list.show_column(COL_AUDIT)
+        qtbot.wait(200)
+        widest = max(metrics.horizontalAdvance(n) for n in win.slide_list.model.names)
+        assert header.sectionSize(COL_NAME) >= widest + THUMB_ICON + 6, header.sectionSize(COL_NAME)
+        assert win.stack.width() >= 0.55 * win.width(), (win.stack.width(), win.width())
         # The confusion matrix names its classes in full (rows) or with a tooltip (columns).
         confusion = win.scores.slide.confusion
         rows = [confusion.verticalHeaderItem(i).text() for i in range(confusion.rowCount())]

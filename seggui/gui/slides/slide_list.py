@@ -12,9 +12,11 @@ from PyQt6.QtCore import (
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMainWindow,
     QMenu,
     QPushButton,
     QTableView,
@@ -41,6 +43,8 @@ from seggui.gui.slides.table_model import (
 
 THUMB_ICON = 24
 CELL_PADDING = 8
+#: The room a slide's name keeps beside the other columns (its thumbnail included).
+NAME_ROOM = THUMB_ICON + 110
 #: The widest text each column shows (its header aside), for its width.
 COLUMN_TEXTS = {
     COL_MASK: ("fixed", "label"),
@@ -158,6 +162,25 @@ class SlideList(QWidget):
 
     def show_column(self, col: int) -> None:
         self.table.setColumnHidden(col, False)
+        self._make_room()
+
+    def _make_room(self) -> None:
+        """Widen the dock that holds the list when the shown columns would squeeze the
+        slides' names (the name column stretches into whatever the others leave)."""
+        dock = self.parentWidget()
+        window = dock.parentWidget() if isinstance(dock, QDockWidget) else None
+        if not isinstance(window, QMainWindow) or dock.isFloating():
+            return
+        header = self.table.horizontalHeader()
+        others = sum(
+            header.sectionSize(c)
+            for c in range(header.count())
+            if c != COL_NAME and not self.table.isColumnHidden(c)
+        )
+        frame = self.width() - self.table.viewport().width()  # margins, frame, scroll bar
+        need = others + NAME_ROOM + frame
+        if dock.width() < need:
+            window.resizeDocks([dock], [need], Qt.Orientation.Horizontal)
 
     def _audit_arrived(self, name: str, fact: str) -> None:
         """An audit's scores are there: their column is shown (hidden until then)."""
@@ -175,7 +198,9 @@ class SlideList(QWidget):
             action = menu.addAction(f"{title} — {tip.split(':')[0]}" if tip else title)
             action.setCheckable(True)
             action.setChecked(not self.table.isColumnHidden(col))
-            action.toggled.connect(lambda on, c=col: self.table.setColumnHidden(c, not on))
+            action.toggled.connect(
+                lambda on, c=col: self.show_column(c) if on else self.table.setColumnHidden(c, True)
+            )
         menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
 
     def show_pair(self, pair: tuple[str, str], counts: dict[str, int]) -> None:
@@ -184,7 +209,7 @@ class SlideList(QWidget):
         self.model.set_pair(pair, counts)
         self.proxy.pair_only = True
         self.proxy.invalidateFilter()
-        self.table.setColumnHidden(COL_PAIR, False)
+        self.show_column(COL_PAIR)
         self.table.sortByColumn(COL_PAIR, Qt.SortOrder.AscendingOrder)
         self.pair_button.setText(
             f"Showing slides with {pair[0]} annotated as… predicted {pair[1]} (click to show all)"
