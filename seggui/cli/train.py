@@ -115,8 +115,8 @@ def add_arguments(t) -> None:
         "--precision",
         choices=("auto", "float32", "bfloat16"),
         default=d.precision,
-        help="what the steps compute in (default auto: bfloat16 on a CPU with AVX512-BF16 or "
-        "AMX, float32 elsewhere); the saved model is float32 either way",
+        help="what the steps compute in (default float32; auto: bfloat16 on a CPU with "
+        "AVX512-BF16 or AMX, float32 elsewhere); the saved model is float32 either way",
     )
     t.add_argument(
         "--cache-mb",

@@ -20,9 +20,11 @@ class TrainSettings:
     # The U-Net's convolution blocks: "standard" (the seed's 3x3 convolutions) or
     # "separable" (depthwise-separable ones: fewer multiply-adds for the same width).
     block: str = "standard"
-    # What the steps compute in: "auto" (bfloat16 on a CPU with AVX512-BF16 or AMX, else
-    # float32), "float32" or "bfloat16". Weights are float32 and saved so in every case.
-    precision: str = "auto"
+    # What the steps compute in: "float32", "bfloat16", or "auto" (bfloat16 on a CPU with
+    # AVX512-BF16 or AMX, else float32). Weights are float32 and saved so in every case.
+    # float32 by default: on such a CPU bfloat16 fit a third more epochs in the same time
+    # but learned no more over two seeds of both real sets (BENCHMARKS.md section 27).
+    precision: str = "float32"
     patch: int = 256
     crops_per_image: int = 0
     augment: bool = True  # flips and 90-degree rotations

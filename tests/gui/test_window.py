@@ -117,13 +117,17 @@ def test_retrain_one_epoch_then_make_active(qtbot, window, demo_folder):
     _tiny_settings(panel, 1)
     assert panel.settings()["block"] == "standard"  # the seed's blocks unless chosen
     panel.block.setCurrentIndex(panel.block.findData("separable"))
+    assert panel.settings()["precision"] == "float32"  # bfloat16 only when chosen
+    panel.precision.setCurrentIndex(panel.precision.findData("bfloat16"))
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert panel.running
     qtbot.waitUntil(lambda: not panel.running, timeout=300000)
     assert isinstance(panel.last_result, Done), panel.last_result
     versions = registry.list_versions(demo_folder / ".seggui")
     assert len(versions) == 1 and str(versions[0][0]) == panel.last_result.model_path
-    assert registry.read_meta(versions[0][0]).training["block"] == "separable"
+    training = registry.read_meta(versions[0][0]).training
+    assert training["block"] == "separable"
+    assert training["precision"] == training["precision_used"] == "bfloat16"
     assert panel.run.progress.value() == panel.run.progress.maximum()
     assert len(panel.run.loss_curve.getData()[0]) >= 1
     assert "New version" in panel.versions.compare.text()

@@ -104,6 +104,16 @@ class RetrainPanel(QWidget):
             "Depthwise-separable blocks halve a training step at the same width, but learned "
             "less per minute on real H&E (BENCHMARKS.md section 24)"
         )
+        self.precision = QComboBox()  # data: TrainSettings.precision
+        for text, value in (("auto", "auto"), ("float32", "float32"), ("bfloat16", "bfloat16")):
+            self.precision.addItem(text, value)
+        self.precision.setCurrentIndex(self.precision.findData(DEFAULTS.precision))
+        self.precision.setToolTip(
+            "What the training steps compute in. bfloat16 on a CPU with AVX512-BF16 or AMX "
+            "(auto chooses it there) fit a third more epochs in the same time but learned no "
+            "more; without those units it is emulated, 4x slower. The saved model is float32 "
+            "either way (BENCHMARKS.md sections 23 and 27)"
+        )
         self.budget = QSpinBox()
         self.budget.setRange(0, 24 * 60)
         self.budget.setSuffix(" min")
@@ -135,6 +145,7 @@ class RetrainPanel(QWidget):
         form.addRow("Crop size", self.patch)
         form.addRow("Resolution", self.resolution)
         form.addRow("Blocks", self.block)
+        form.addRow("Precision", self.precision)
         form.addRow("Augmentation", self.augment)
         form.addRow("", self.colour)
         form.addRow("Sampling", self.rare)
@@ -235,6 +246,7 @@ class RetrainPanel(QWidget):
             "patch": int(self.patch.currentText()),
             "downsample": int(self.resolution.currentData()),
             "block": self.block.currentData(),
+            "precision": self.precision.currentData(),
             "augment": self.augment.isChecked(),
             "colour_jitter": self.colour.isChecked(),
             "class_share": DEFAULTS.class_share if self.rare.isChecked() else 0.0,
