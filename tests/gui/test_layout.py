@@ -74,6 +74,11 @@ def test_first_run_gives_the_views_the_window_and_the_list_its_columns(
         widest = max(metrics.horizontalAdvance(n) for n in win.slide_list.model.names)
         assert header.sectionSize(COL_NAME) >= widest + THUMB_ICON + 6, header.sectionSize(COL_NAME)
         assert win.stack.width() >= 0.55 * win.width(), (win.stack.width(), win.width())
+        # The retrain panel opens wide enough for its settings: nothing cut at its right edge.
+        win.models.show_retrain()
+        qtbot.wait(200)
+        assert not win.retrain_dock.widget().horizontalScrollBar().isVisible()
+        assert win.stack.width() >= 0.35 * win.width(), (win.stack.width(), win.width())
         # The confusion matrix names its classes in full (rows) or with a tooltip (columns).
         confusion = win.scores.slide.confusion
         rows = [confusion.verticalHeaderItem(i).text() for i in range(confusion.rowCount())]

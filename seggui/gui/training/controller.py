@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QActionGroup
 from PyQt6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QWidget
 
@@ -130,8 +131,17 @@ class ModelsController:
             action.triggered.connect(lambda _=False, p=path: self.activate(p))
 
     def show_retrain(self) -> None:
+        """The panel's tab, wide enough for its settings (it opens at the side panels' width,
+        which cut them)."""
         self.dock.show()
         self.dock.raise_()
+        scroll = self.dock.widget()
+        need = (
+            self.panel.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 8
+        )
+        window = self.dock.parentWidget()
+        if self.dock.width() < need and not self.dock.isFloating() and window is not None:
+            window.resizeDocks([self.dock], [need], Qt.Orientation.Horizontal)
 
     def show_audit(self) -> None:
         """Model > Audit labels: the panel's audit settings, ready to start."""
