@@ -162,9 +162,9 @@ def predict_slides(
     with ``model_hash``, each names the model and the image it came from (a cluster's rerun
     skips such masks).
 
-    Reading (``workers`` threads) and writing (one thread) overlap the predictions; with a
-    predictor that takes several calls at once (:attr:`Predictor.jobs`), that many threads
-    each read and predict a slide, so one's decoding fills the other's gaps."""
+    Reading (``workers`` threads) and writing (one thread) overlap the predictions; a
+    predictor that takes several calls at once (:attr:`Predictor.jobs`) predicts that many
+    slides at once, in as many threads, so decoding fills the gaps between them."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

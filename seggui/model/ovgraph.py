@@ -60,7 +60,7 @@ class ShapeRunner:
     By default one call at a time uses every core (the window: the slide in view soonest).
     With ``streams`` > 1 the cores are split into that many streams and up to ``jobs`` threads
     may call at once, each with its own request: batch jobs run several images together and
-    their decoding fills the gaps (on 2 cores 1.4x the images per second, BENCHMARKS.md
+    their decoding fills the gaps (on 2 cores 1.1-1.2x the tiles per second, BENCHMARKS.md
     section 27)."""
 
     MAX_SHAPES = 8
