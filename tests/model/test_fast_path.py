@@ -143,5 +143,5 @@ def test_a_batch_predictor_runs_tiles_at_once_and_writes_what_one_at_a_time_does
         b = tmp_path / "two" / a.name
         same.append((read_mask(a, ctx.classes) == read_mask(b, ctx.classes)).ravel())
     same, clear = np.concatenate(same), np.concatenate(clear)
-    assert same.mean() >= 0.99, same.mean()  # a tiny model's near-ties may flip
+    assert same.mean() >= 0.97, same.mean()  # a tiny model's near-ties may flip (bf16)
     assert not clear.any() or same[clear].mean() >= 0.999
