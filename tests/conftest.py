@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,21 @@ def _isolated_user_data(tmp_path_factory, monkeypatch, _shared_openvino):
     data = tmp_path_factory.mktemp("userdata")
     (data / "openvino").symlink_to(_shared_openvino, target_is_directory=True)
     monkeypatch.setenv("SEGGUI_DATA_DIR", str(data))
+
+
+def run_python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter, as a user's process would start. A child that
+    hangs prints every thread's stack and fails the test, instead of stalling the run."""
+    guard = f"import faulthandler; faulthandler.dump_traceback_later({timeout - 20}, exit=True)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", guard + code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    return out
 
 
 def shared_folder(name: str) -> Path:

@@ -57,9 +57,8 @@ def open_context(folder: str):
         raise CliError(str(exc)) from exc
 
 
-def load_predictor(ctx, explicit: str | None, streams: int = 0):
-    """``(path, predictor, meta)``; with OpenVINO and a converted copy, without TensorFlow.
-    ``streams``: a predictor for several tiles at once (``Predictor``)."""
+def load_predictor(ctx, explicit: str | None):
+    """``(path, predictor, meta)``; with OpenVINO and a converted copy, without TensorFlow."""
     from seggui.core.registry import ModelError, read_meta, resolve_model
     from seggui.model.predict import Predictor
 
@@ -68,7 +67,7 @@ def load_predictor(ctx, explicit: str | None, streams: int = 0):
         if not path.exists():
             raise ModelError(f"{path}: model file not found")
         meta = read_meta(path)
-        return path, Predictor.from_path(path, meta, streams=streams), meta
+        return path, Predictor.from_path(path, meta), meta
     except ModelError as exc:
         raise CliError(str(exc)) from exc
 

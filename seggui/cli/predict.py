@@ -36,14 +36,11 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     quiet_tensorflow()
-    from seggui.model.cpu import inference_streams
     from seggui.model.evaluate import predict_slides
-    from seggui.model.predict import Predictor
 
     spec = cluster_spec(args)  # a refused address fails before anything else is done
     ctx = open_context(args.folder)
-    # Tiles go several at once (each call on part of the cores); whole slides one at a time.
-    path, predictor, meta = load_predictor(ctx, args.model, inference_streams())
+    path, predictor, meta = load_predictor(ctx, args.model)
     ref = model_ref(path)
     out = Path(args.out).resolve()
     started = time.monotonic()
@@ -61,7 +58,7 @@ def run(args) -> int:
         from seggui.model.slide_export import predict_whole_slides
 
         whole, more = predict_whole_slides(
-            predictor if predictor.jobs == 1 else Predictor.from_path(path, meta),
+            predictor,
             model_key(path),
             ctx.scan.whole_slides,
             meta.classes,

@@ -221,11 +221,10 @@ def predict_folder(ctx, model: Path, out: Path, spec: ClusterSpec, progress, can
     ref = ModelRef(str(model.resolve()), model_hash(model))
     meta = read_meta(model)
     if not spec.used:
-        from seggui.model.cpu import inference_streams
         from seggui.model.evaluate import predict_slides
         from seggui.model.predict import Predictor
 
-        predictor = Predictor.from_path(model, meta, streams=inference_streams())
+        predictor = Predictor.from_path(model, meta)
         written, problems = predict_slides(
             predictor, ctx.slides, out, meta.classes, progress, cancel, model_hash=ref.hash
         )

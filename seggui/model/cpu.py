@@ -28,13 +28,3 @@ def worker_threads() -> int:
         return max(0, int(os.environ.get(THREADS_ENV, "0")))
     except ValueError:
         return 0
-
-
-def inference_streams() -> int:
-    """How many images a batch job (``seggui predict``, a folder's masks) predicts at once:
-    one OpenVINO stream per core on up to two cores (measured: two streams of one thread gave
-    1.1-1.2x the tiles per second of one request on both), else one per two cores (not
-    measured: OpenVINO's throughput mode chooses streams of a few threads on larger CPUs)."""
-    affinity = getattr(os, "sched_getaffinity", None)  # Linux: the cores this process may use
-    cores = worker_threads() or (len(affinity(0)) if affinity else os.cpu_count() or 1)
-    return cores if cores <= 2 else cores // 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +79,7 @@ class EvalReport:
 
 
 def read_ahead(
-    slides: Iterable[T], load: Callable[[T], object], workers: int = READERS
+    slides: list[T], load: Callable[[T], object], workers: int = READERS
 ) -> Iterator[tuple[T, object]]:
     """``(slide, load(slide))`` in order, the next few loaded by a small thread pool while
     the caller predicts (decoding PNGs releases the GIL); a failure comes back as the
@@ -162,9 +162,7 @@ def predict_slides(
     with ``model_hash``, each names the model and the image it came from (a cluster's rerun
     skips such masks).
 
-    Reading (``workers`` threads) and writing (one thread) overlap the predictions; a
-    predictor that takes several calls at once (:attr:`Predictor.jobs`) predicts that many
-    slides at once, in as many threads, so decoding fills the gaps between them."""
+    Reading (``workers`` threads) and writing (one thread) overlap the predictions."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -175,25 +173,16 @@ def predict_slides(
     total = len(slides)
     writer = ThreadPoolExecutor(1, thread_name_prefix="seggui-write") if workers > 0 else None
     writes = []
-    jobs = predictor.jobs if workers > 0 else 1
-    images = read_ahead(usable, lambda s: read_image(s.image_path), workers)
-    if jobs > 1:  # several images predicted at once, each on a stream, fed by the readers
-
-        def predicted(pair: tuple[Slide, object]) -> object:
-            image = pair[1]
-            return image if isinstance(image, SlideFileError) else predictor.predict(image, cancel)
-
-        results = ((slide, pred) for (slide, _), pred in read_ahead(images, predicted, jobs))
-    else:
-        results = images
     try:
-        for i, (slide, item) in enumerate(results):
+        for i, (slide, image) in enumerate(
+            read_ahead(usable, lambda s: read_image(s.image_path), workers)
+        ):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            if isinstance(item, SlideFileError):
-                problems.append(Problem(slide.name, str(item)))
+            if isinstance(image, SlideFileError):
+                problems.append(Problem(slide.name, str(image)))
                 continue
-            pred = item if jobs > 1 else predictor.predict(item, cancel)
+            pred = predictor.predict(image, cancel)
             target = out_dir / f"{slide.name}.png"
             note = mask_note_for(model_hash, slide.image_path) if model_hash else None
             if writer is None:

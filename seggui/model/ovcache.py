@@ -68,8 +68,8 @@ def save_ir(model: ov.Model, xml: Path) -> Path:
 class CachedRunner(ShapeRunner):
     """Runs a model's converted copy read from disk (no TensorFlow, no Keras)."""
 
-    def __init__(self, xml: Path, precision: str, streams: int = 0):
-        super().__init__(precision, streams=streams)
+    def __init__(self, xml: Path, precision: str):
+        super().__init__(precision)
         self._model = self._core.read_model(str(xml))
 
     def model_for(self, shape: tuple) -> ov.Model:
@@ -78,12 +78,9 @@ class CachedRunner(ShapeRunner):
         return model
 
 
-def cached_runner(
-    model_path: str | Path, meta, int8: bool = True, streams: int = 0
-) -> CachedRunner:
+def cached_runner(model_path: str | Path, meta, int8: bool = True) -> CachedRunner:
     """The runner of a model's converted copy, converting it first if there is none; its int8
-    copy instead where one was made (``seggui quantize``) and passed its check. ``streams``:
-    see :class:`ShapeRunner`."""
+    copy instead where one was made (``seggui quantize``) and passed its check."""
     from seggui.model.int8 import int8_paths, read_check
 
     xml = ir_path(model_path)
@@ -92,7 +89,7 @@ def cached_runner(
     precision = "bf16" if cpu_has_bf16() else "f32"
     check = read_check(xml) if int8 else None
     if check is not None and check.used:
-        runner = CachedRunner(int8_paths(xml)[0], precision, streams)
+        runner = CachedRunner(int8_paths(xml)[0], precision)
         runner.precision = "int8"
         return runner
-    return CachedRunner(xml, precision, streams)
+    return CachedRunner(xml, precision)

@@ -55,29 +55,19 @@ def unpack(out, review: bool = True) -> tuple:
 class ShapeRunner:
     """Runs a U-Net on OpenVINO's CPU plugin, compiled once per input shape (a static shape
     compiles to faster kernels than a dynamic model reshaped per call); subclasses say how
-    the model for a shape is made.
-
-    By default one call at a time uses every core (the window: the slide in view soonest).
-    With ``streams`` > 1 the cores are split into that many streams and up to ``jobs`` threads
-    may call at once, each with its own request: batch jobs run several images together and
-    their decoding fills the gaps (on 2 cores 1.1-1.2x the tiles per second, BENCHMARKS.md
-    section 27)."""
+    the model for a shape is made."""
 
     MAX_SHAPES = 8
 
-    def __init__(self, precision: str, review: bool = True, streams: int = 0):
+    def __init__(self, precision: str, review: bool = True):
         self._core = ov.Core()
         self._config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
-        self.jobs = max(1, streams)
-        if self.jobs > 1:
-            self._config.update({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": self.jobs})
         threads = worker_threads()
         if threads:  # one of several worker processes on this machine: its share of the cores
             self._config["INFERENCE_NUM_THREADS"] = threads
             self._config["ENABLE_CPU_PINNING"] = False  # else every worker takes core 0
         self._compiled: OrderedDict[tuple, ov.CompiledModel] = OrderedDict()
         self._lock = threading.Lock()
-        self._local = threading.local()  # each calling thread's requests, by compiled model
         self.precision = precision
         self.review = review
 
@@ -100,19 +90,4 @@ class ShapeRunner:
         """``(labels uint8, confidence float32, margin float32, probs uint8 NHWC)`` for a
         float32 NHWC batch; margin is the top probability less the second."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        compiled = self._compiled_for(batch.shape)
-        if self.jobs == 1:
-            return unpack(compiled(batch), self.review)
-        return unpack(self._request(compiled).infer({0: batch}), self.review)
-
-    def _request(self, compiled: ov.CompiledModel) -> ov.InferRequest:
-        """This thread's request on ``compiled``: a request serves one call at a time."""
-        mine = getattr(self._local, "requests", None)
-        if mine is None:
-            mine = self._local.requests = OrderedDict()
-        entry = mine.get(id(compiled))
-        if entry is None or entry[0] is not compiled:
-            entry = mine[id(compiled)] = (compiled, compiled.create_infer_request())
-            while len(mine) > self.MAX_SHAPES:
-                mine.popitem(last=False)
-        return entry[1]
+        return unpack(self._compiled_for(batch.shape)(batch), self.review)

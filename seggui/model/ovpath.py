@@ -20,17 +20,10 @@ class OpenVinoRunner(ShapeRunner):
     """Runs a folded U-Net converted in memory from its Keras model."""
 
     def __init__(
-        self,
-        model,
-        base_filters: int,
-        depth: int,
-        precision: str = "bf16",
-        review: bool = True,
-        streams: int = 0,
+        self, model, base_filters: int, depth: int, precision: str = "bf16", review: bool = True
     ):
-        """``review`` False: top class and probability only (no margin, no probabilities);
-        ``streams``: see :class:`ShapeRunner`."""
-        super().__init__(precision, review, streams)
+        """``review`` False: top class and probability only (no margin, no probabilities)."""
+        super().__init__(precision, review)
         self._fused = fold_batchnorm(model, base_filters, depth, bf16=False)
 
     def model_for(self, shape: tuple) -> ov.Model:

@@ -32,7 +32,7 @@ def _first_conv_filters(model) -> int:
     raise ValueError("model has no convolution")
 
 
-def _make_backend(model, base_filters: int, depth: int, backend: str, streams: int = 0):
+def _make_backend(model, base_filters: int, depth: int, backend: str):
     """``(description, fn)`` where ``fn(batch) -> (labels uint8, confidence float32,
     margin float32, probs uint8)``."""
     import tensorflow as tf
@@ -44,8 +44,7 @@ def _make_backend(model, base_filters: int, depth: int, backend: str, streams: i
         try:
             from seggui.model.ovpath import OpenVinoRunner
 
-            precision = "bf16" if cpu_has_bf16() else "f32"
-            runner = OpenVinoRunner(model, base_filters, depth, precision, streams=streams)
+            runner = OpenVinoRunner(model, base_filters, depth, "bf16" if cpu_has_bf16() else "f32")
         except ImportError:
             if backend == "openvino":
                 raise
@@ -116,16 +115,13 @@ class Predictor:
         base_filters: int | None = None,
         tta: bool = False,
         downsample: int = 1,
-        streams: int = 0,
     ):
         """``backend``: ``"auto"`` (OpenVINO bf16 where installed, else TensorFlow with
         BatchNorm folded, in bf16 where the CPU has bf16 units), ``"openvino"``,
         ``"tf-bf16"``, ``"tf-fp32"`` (folded), or ``"reference"`` (the model as trained).
         ``tta``: average the class probabilities over the image and its three flips (test-time
         augmentation: four times the work). ``downsample``: the model's working resolution
-        (its metadata says): images are reduced by it and the probabilities enlarged back.
-        ``streams`` > 1 (OpenVINO only): a batch job's predictor, which up to :attr:`jobs`
-        threads may call at once (:class:`seggui.model.ovgraph.ShapeRunner`)."""
+        (its metadata says): images are reduced by it and the probabilities enlarged back."""
         self.model = model
         self.tta = tta
         self.downsample = max(1, int(downsample))
@@ -137,12 +133,7 @@ class Predictor:
             return
         if base_filters is None:
             base_filters = _first_conv_filters(model)
-        self.path, self._infer = _make_backend(model, base_filters, depth, backend, streams)
-
-    @property
-    def jobs(self) -> int:
-        """How many threads may call :meth:`predict` at once to gain speed (1: one at a time)."""
-        return getattr(self._infer, "jobs", 1)
+        self.path, self._infer = _make_backend(model, base_filters, depth, backend)
 
     @classmethod
     def from_path(cls, model_path, meta, **kwargs) -> Predictor:
@@ -153,7 +144,7 @@ class Predictor:
         except ImportError:
             cached_runner = None
         if cached_runner is not None:
-            runner = cached_runner(model_path, meta, streams=kwargs.pop("streams", 0))
+            runner = cached_runner(model_path, meta)
             predictor = cls(None, meta.depth, downsample=meta.downsample, **kwargs)
             predictor.path, predictor._infer = f"OpenVINO {runner.precision}, cached", runner
             return predictor

@@ -3,10 +3,9 @@ scikit-learn (nor Dask without --cluster/--workers): importing them cost seconds
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.conftest import run_python
 
 pytest.importorskip("openvino")
 
@@ -22,6 +21,6 @@ def test_seggui_predict_imports_no_tensorflow_and_no_scikit_learn(demo_folder, t
         "heavy = ('tensorflow', 'keras', 'sklearn', 'distributed', 'dask')\n"
         "print(code, sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_python(code)
     assert out.stdout.strip().splitlines()[-1] == "0 []"
     assert len(list((tmp_path / "again").glob("*.png"))) == 6

@@ -12,6 +12,7 @@ from seggui.model.fastpath import fold_batchnorm
 from seggui.model.predict import Predictor
 from seggui.model.train import TrainSettings, train
 from seggui.model.unet import block_of
+from tests.conftest import run_python
 
 BACKENDS = ["tf-fp32", "tf-bf16"]
 try:
@@ -70,8 +71,6 @@ def test_backend_agrees_with_reference(trained, backend):
 
 
 def test_the_converted_copy_is_cached_and_predicting_through_it_imports_no_tensorflow(tmp_path):
-    import subprocess
-    import sys
 
     pytest.importorskip("openvino")
     from seggui.core.demo import write_demo
@@ -109,39 +108,9 @@ def test_the_converted_copy_is_cached_and_predicting_through_it_imports_no_tenso
         f"p.predict(read_image({str(folder / 'images' / 'tile_0001.png')!r}))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_python(code)
     assert out.stdout.strip() == "[]"
     # A changed model file gets a copy of its own.
     with open(model, "ab") as fh:
         fh.write(b"\0")
     assert ir_path(model) != xml
-
-
-def test_a_batch_predictor_runs_tiles_at_once_and_writes_what_one_at_a_time_does(trained, tmp_path):
-    """``seggui predict``'s predictor (two OpenVINO streams, two tiles at once) writes every
-    mask the one-request predictor writes, the same wherever the decision is clear, and still
-    reports a broken image."""
-    pytest.importorskip("openvino")
-    from seggui.core.demo import write_demo
-    from seggui.core.imageio import read_mask
-    from seggui.model.evaluate import predict_slides
-
-    model, meta, _ = trained
-    folder = write_demo(tmp_path / "d", count=9, seed=3, size=96)
-    (folder / "images" / "broken.png").write_bytes(b"not a png")
-    ctx = open_folder(folder)
-    one = Predictor(model, meta.depth, backend="openvino")
-    two = Predictor(model, meta.depth, backend="openvino", streams=2)
-    assert (one.jobs, two.jobs) == (1, 2)
-    seq, p1 = predict_slides(one, ctx.slides, tmp_path / "one", ctx.classes)
-    par, p2 = predict_slides(two, ctx.slides, tmp_path / "two", ctx.classes)
-    assert [p.name for p in par] == [p.name for p in seq] and len(seq) == 9
-    assert [p.name for p in p1] == [p.name for p in p2] == ["broken"]
-    same, clear = [], []
-    for a, slide in zip(seq, (s for s in ctx.slides if s.name != "broken"), strict=True):
-        clear.append(one.predict(read_image(slide.image_path)).margin.ravel() >= 0.05)
-        b = tmp_path / "two" / a.name
-        same.append((read_mask(a, ctx.classes) == read_mask(b, ctx.classes)).ravel())
-    same, clear = np.concatenate(same), np.concatenate(clear)
-    assert same.mean() >= 0.97, same.mean()  # a tiny model's near-ties may flip (bf16)
-    assert not clear.any() or same[clear].mean() >= 0.999
