@@ -298,6 +298,9 @@ def main() -> int:
         "settings": {**settings, "folds": args.folds, "seed": args.seed},
         "audit_seconds": audit_s,
         "audit_skill": audit.skill,
+        "audit_folds": {
+            k: audit.settings[k] for k in ("patch", "fold_val_iou", "fold_fit_seconds")
+        },
         "rankings": rows,
         "training": training,
         "worst_first_audit": [name for name, _ in audit.ranked()][: 2 * len(bad)],

@@ -9,7 +9,8 @@ The time budget bounds the whole audit's wall time, start-up and scoring include
 is given an end time, and its fit stops early enough to leave room for validating and for
 scoring its slides at a speed measured on this machine first. In one process the folds run
 one after another and share the budget; on a cluster (:mod:`seggui.model.audit_parallel`)
-they run side by side and each has all of it.
+they run side by side and each has all of it. The fold models train on crops of at most
+:data:`AUDIT_PATCH` pixels: more, cheaper steps in the same seconds.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ SAFETY_SHARE = 0.05
 SAFETY_S = 1.0
 #: The fit gets at least this much however late a fold starts (a model must exist to score).
 MIN_FIT_S = 1.0
+#: The fold models' crop side at most: on 2 cores a fold's minutes buy a few dozen steps of
+#: 256-pixel crops, too few to leave "one class everywhere"; four times the steps of 128-pixel
+#: crops learn in the same time (BENCHMARKS.md section 30).
+AUDIT_PATCH = 128
 #: Scoring speed measured in this process: ``(classes, filters, depth) -> (first, per pixel)``.
 _MEASURED: dict[tuple[int, int, int], tuple[float, float]] = {}
 
@@ -92,6 +97,11 @@ def plan_folds(ctx: FolderContext, folds: int, seed: int) -> list[FoldPlan]:
         held = [n for n in pool if fold_of[n] == k]
         plans.append(FoldPlan(k, folds, learn, held, test if k == 0 else []))
     return plans
+
+
+def fold_settings(settings: TrainSettings) -> TrainSettings:
+    """What a fold model trains with: ``settings`` with crops of at most :data:`AUDIT_PATCH`."""
+    return replace(settings, patch=min(settings.patch, AUDIT_PATCH))
 
 
 def scoring_seconds(
@@ -214,6 +224,7 @@ def run_audit(
     started = time.monotonic() if started is None else started
     ends_by = started + time_budget_s if time_budget_s else None
     plans = plan_folds(ctx, folds, settings.seed)
+    settings = fold_settings(settings)
     if client is not None:
         from seggui.model.audit_parallel import run_folds_on_cluster
 

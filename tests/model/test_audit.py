@@ -10,7 +10,7 @@ from PIL import Image
 from seggui.core.audit import assign_folds, audit_key, load_audit, save_audit, skill
 from seggui.core.folder import open_folder
 from seggui.core.imageio import read_mask
-from seggui.model.audit import run_audit
+from seggui.model.audit import AUDIT_PATCH, fold_settings, run_audit
 from seggui.model.train import TrainSettings
 from tests.cli.test_cli import seggui
 from tests.conftest import TINY
@@ -23,6 +23,14 @@ def test_folds_never_overlap_and_cover_every_slide():
     sizes = [list(folds.values()).count(k) for k in range(3)]
     assert max(sizes) - min(sizes) <= 1
     assert assign_folds(list(reversed(names)), 3) == folds  # the order given does not matter
+
+
+def test_fold_models_train_on_small_crops_and_keep_the_rest():
+    wide = TrainSettings(patch=256, batch_size=4, epochs=7)
+    fold = fold_settings(wide)
+    assert fold.patch == AUDIT_PATCH < 256 and wide.patch == 256  # the caller's are untouched
+    assert (fold.batch_size, fold.epochs) == (4, 7)
+    assert fold_settings(TrainSettings(patch=64)).patch == 64  # smaller ones stay
 
 
 def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
