@@ -13,7 +13,8 @@ list's mIoU sort), the label quality seggui ranks by (class-balanced mean probab
 annotated class), Lad & Mueller's softmin, and others. ``--dump DIR`` keeps every prediction so that
 other poolings can be tried without training again. Last, the model is trained again
 with the corrupted slides marked rejected, and both models are scored on the test split
-against the clean masks.
+against the clean masks (``--no-retrain`` skips that). ``--folds`` and ``--audit-budget-s``
+set how the audit spends its time (fewer, longer folds or more, shorter ones).
 """
 
 from __future__ import annotations
@@ -185,6 +186,16 @@ def main() -> int:
     parser.add_argument("--budget-s", type=float, default=240, help="seconds per model")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument(
+        "--audit-budget-s",
+        type=float,
+        help="the whole audit's budget (default: --budget-s x folds)",
+    )
+    parser.add_argument(
+        "--no-retrain",
+        action="store_true",
+        help="rank only: no training with the broken masks rejected",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dump", type=Path, help="save every prediction here, for analysis")
     parser.add_argument("--rescore", type=Path, help="rank again from a --dump folder, no training")
@@ -252,7 +263,7 @@ def main() -> int:
         ctx,
         TrainSettings(**settings),
         args.folds,
-        args.budget_s * args.folds,
+        args.audit_budget_s or args.budget_s * args.folds,
         observe=lambda name, pred, truth: observed(oos, name, pred, truth),
     )
     audit_s = time.monotonic() - t
@@ -261,14 +272,6 @@ def main() -> int:
     rows = ranking_rows(in_sample, set(bad), SOURCES["in_sample"])
     rows += ranking_rows(oos, set(bad), SOURCES["oos"])
     rows += combined_rows(in_sample, oos, set(bad))
-
-    store = ReviewStore(ctx.workspace)
-    for name in bad:
-        store.set(name, "rejected")
-    store.close()
-    t = time.monotonic()
-    curated = train(open_folder(work), TrainSettings(**settings), make_active=False)
-    curated_s = time.monotonic() - t
 
     def clean_test_miou(result) -> float:
         p = Predictor(noisy_model(result), result.meta.depth)
@@ -282,20 +285,34 @@ def main() -> int:
             "training": "corrupted slides used",
             "test_miou_clean_masks": clean_test_miou(noisy),
             "seconds": train_s,
-        },
-        {
-            "training": "corrupted slides marked rejected",
-            "test_miou_clean_masks": clean_test_miou(curated),
-            "seconds": curated_s,
-        },
+        }
     ]
+    if not args.no_retrain:
+        store = ReviewStore(ctx.workspace)
+        for name in bad:
+            store.set(name, "rejected")
+        store.close()
+        t = time.monotonic()
+        curated = train(open_folder(work), TrainSettings(**settings), make_active=False)
+        training.append(
+            {
+                "training": "corrupted slides marked rejected",
+                "test_miou_clean_masks": clean_test_miou(curated),
+                "seconds": time.monotonic() - t,
+            }
+        )
     result = {
         "benchmark": "label_errors",
         "machine": machine(),
         "folder": args.folder,
         "slides": len(scorable),
         "corrupted": bad,
-        "settings": {**settings, "folds": args.folds, "seed": args.seed},
+        "settings": {
+            **settings,
+            "folds": args.folds,
+            "audit_budget_s": args.audit_budget_s or args.budget_s * args.folds,
+            "seed": args.seed,
+        },
         "audit_seconds": audit_s,
         "audit_skill": audit.skill,
         "audit_folds": {
