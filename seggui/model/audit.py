@@ -42,9 +42,9 @@ SAFETY_SHARE = 0.05
 SAFETY_S = 1.0
 #: The fit gets at least this much however late a fold starts (a model must exist to score).
 MIN_FIT_S = 1.0
-#: The fold models' crop side at most: on 2 cores a fold's minutes buy a few dozen steps of
-#: 256-pixel crops, too few to leave "one class everywhere"; four times the steps of 128-pixel
-#: crops learn in the same time (BENCHMARKS.md section 30).
+#: The fold models' crop side at most, whatever the user trains with: on 2 cores a fold's
+#: minutes buy a few dozen steps of 256-pixel crops, too few to leave "one class everywhere";
+#: four times the steps of 128-pixel crops learn in the same time (BENCHMARKS.md section 30).
 AUDIT_PATCH = 128
 #: Scoring speed measured in this process: ``(classes, filters, depth) -> (first, per pixel)``.
 _MEASURED: dict[tuple[int, int, int], tuple[float, float]] = {}
