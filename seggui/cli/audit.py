@@ -1,4 +1,4 @@
-"""``seggui audit``: out-of-sample label quality from K fold models, worst first."""
+"""``seggui audit``: out-of-sample mIoU and label quality from K fold models, worst first."""
 
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ from seggui.cli.common import (
 from seggui.core.train_settings import DEFAULTS, TrainSettings
 
 NAME = "audit"
-HELP = "rank slides by out-of-sample label quality (worst annotations first)"
+HELP = "rank slides by out-of-sample mIoU (worst annotations first)"
 SYNOPSIS = (
     "seggui audit FOLDER [--model PATH] [--folds K] [--time-budget S] [--epochs N] [--json] [--tta]\n"
     "             [--cluster ADDRESS [--tls-ca F --tls-cert F --tls-key F] [--insecure] | --workers N]"
 )
-SUMMARY = "label quality from models that never saw the slide"
+SUMMARY = "mIoU and label quality from models that never saw the slide"
 
 
 def add_arguments(a) -> None:
@@ -95,10 +95,10 @@ def run(args) -> int:
             "folds": result.folds if result is not None else 0,
             "skill": data.get("skill"),
             "slides": [
-                {
+                {"name": row["name"], "miou": row.get("miou")}
+                | {
                     k: row[k]
                     for k in (
-                        "name",
                         "label_quality",
                         "uncertainty",
                         "issue_pixels",
@@ -113,10 +113,13 @@ def run(args) -> int:
         }
         print(json.dumps(out, indent=1))
         return 0
-    print(f"{'slide':30} {'label quality':>13} {'uncertainty':>11} {'issue px':>9}")
+    print(f"{'slide':30} {'mIoU':>6} {'label quality':>13} {'uncertainty':>11} {'issue px':>9}")
     for row in data["slides"]:
+        m = "n/a" if row.get("miou") is None else f"{row['miou']:.4f}"
         q = "n/a" if row["label_quality"] is None else f"{row['label_quality']:.4f}"
-        print(f"{row['name']:30} {q:>13} {row['uncertainty']:>11.4f} {row['issue_pixels']:>9}")
+        print(
+            f"{row['name']:30} {m:>6} {q:>13} {row['uncertainty']:>11.4f} {row['issue_pixels']:>9}"
+        )
     for p in problems:
         print(f"problem: {p['name']}: {p['reason']}")
     if result is not None:

@@ -1,8 +1,10 @@
-"""Audit results: out-of-sample label quality per slide, saved in the workspace.
+"""Audit results: out-of-sample scores per slide, saved in the workspace.
 
 A score on a training slide from a model that learned that slide is optimistic. The audit
 trains K models on folds of the non-test slides, each predicting the slides it never saw,
-so every slide gets a label-quality score from a model that did not train on it. The result
+so every slide gets an mIoU and a label quality from a model that did not train on it. It
+ranks by that mIoU: of the out-of-sample scores it found injected label errors best, and
+better than the active model's in-sample mIoU (BENCHMARKS.md section 32). The result
 is saved with the models' settings and a key over the masks and the split, and reused until
 either changes.
 """
@@ -22,8 +24,9 @@ from seggui.core.mask_store import file_stamp
 from seggui.core.quality import SlideQuality
 
 AUDIT_FILE = "audit.json"
-#: Bumped when a saved score's meaning changes (2: label quality is no longer the softmin).
-AUDIT_FORMAT = 2
+#: Bumped when a saved score's meaning changes (2: label quality is no longer the softmin;
+#: 3: each slide's out-of-sample mIoU, which the audit ranks by).
+AUDIT_FORMAT = 3
 #: Below this :func:`skill` the fold models learned too little for their ranking to mean
 #: anything (BENCHMARKS.md section 25: models at 0.0-0.1 ranked injected errors at chance).
 WEAK_SKILL = 0.3
@@ -104,10 +107,10 @@ class AuditResult:
         )
 
     def ranked(self) -> list[tuple[str, SlideQuality]]:
-        """Slides worst first (lowest label quality); slides without a mask last."""
+        """Slides worst first (lowest out-of-sample mIoU); slides without a mask last."""
 
         def key(item):
-            q = item[1].label_quality
+            q = item[1].miou
             return (math.isnan(q), q)  # slides without a score last
 
         return sorted(self.slides.items(), key=key)
@@ -140,6 +143,7 @@ class AuditResult:
                 row["issue_pixels"],
                 row.get("out_of_sample", True),
                 float("nan") if row.get("softmin") is None else row["softmin"],
+                float("nan") if row.get("miou") is None else row["miou"],
             )
             fold_of[row["name"]] = row.get("fold", -1)
         return cls(

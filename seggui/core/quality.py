@@ -46,22 +46,27 @@ def annotated_probability(probs_u8: np.ndarray, truth: np.ndarray) -> np.ndarray
 @dataclass(frozen=True)
 class SlideQuality:
     """A slide's label quality (low: annotation likely wrong), uncertainty and issue pixels,
-    and the soft-minimum label score (Lad & Mueller, cleanlab)."""
+    the soft-minimum label score (Lad & Mueller, cleanlab), and where the audit made it, the
+    mIoU of its fold model's prediction against the annotation."""
 
     label_quality: float
     uncertainty: float
     issue_pixels: int
     out_of_sample: bool = False
     softmin: float = float("nan")
+    miou: float = float("nan")
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "label_quality": _rounded(self.label_quality),
             "uncertainty": round(self.uncertainty, 6),
             "issue_pixels": int(self.issue_pixels),
             "out_of_sample": self.out_of_sample,
             "softmin": _rounded(self.softmin),
         }
+        if not math.isnan(self.miou):
+            out["miou"] = round(self.miou, 6)
+        return out
 
 
 def _rounded(value: float) -> float | None:

@@ -38,6 +38,7 @@ def scores_csv(facts: SlideFacts) -> str:
             "uncertainty",
             "issue_pixels",
             "softmin",
+            "audit_miou",
             "audit_label_quality",
             "audit_softmin",
             "problem",
@@ -54,7 +55,11 @@ def scores_csv(facts: SlideFacts) -> str:
             if q is not None
             else ["", "", "", ""]
         )
-        audit = [_num(a.label_quality), _num(a.softmin)] if a is not None else ["", ""]
+        audit = (
+            [_num(a.miou), _num(a.label_quality), _num(a.softmin)]
+            if a is not None
+            else ["", "", ""]
+        )
         writer.writerow(
             [
                 name,

@@ -6,7 +6,7 @@ copy):
 - the open folder (slides, classes, split, masks): ``session.Session.ctx``, a core
   ``FolderContext``; class changes go through ``Session.set_classes``;
 - scores with their running totals, in-sample label quality and uncertainty, the audit's
-  label quality, review marks, corrected masks, problems found after the scan:
+  scores, review marks, corrected masks, problems found after the scan:
   ``Session.facts`` (``core.facts.SlideFacts``, which keeps marks in the ``ReviewStore`` and
   corrections in the ``MaskStore``), announced per slide by ``Session.fact_changed``;
 - decoded slides and predictions of the slides around the current one: ``Session.loaded``

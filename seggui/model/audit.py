@@ -29,6 +29,7 @@ from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
 from seggui.core.folder import FolderContext
 from seggui.core.imageio import SlideFileError, read_image, read_pair
+from seggui.core.metrics import Scores
 from seggui.core.quality import SlideQuality, slide_quality
 from seggui.core.slides import Slide
 from seggui.core.train_settings import TrainSettings
@@ -271,11 +272,12 @@ def _score(
     except SlideFileError as exc:
         result.problems.append({"name": slide.name, "reason": str(exc)})
         return
-    result.slides[slide.name] = slide_quality(
-        pred.probs, pred.labels, pred.margin, truth, out_of_sample=True
+    n = len(ctx.classes)
+    result.slides[slide.name] = replace(
+        slide_quality(pred.probs, pred.labels, pred.margin, truth, out_of_sample=True),
+        miou=Scores.compare(truth, pred.labels, n).miou,
     )
     result.fold_of[slide.name] = fold
-    n = len(ctx.classes)
     known = truth < n
     result.correct += int(np.count_nonzero(pred.labels[known] == truth[known]))
     counts = np.bincount(truth[known].ravel(), minlength=n)

@@ -34,12 +34,13 @@ def test_scores_quality_and_audit_are_kept_apart_and_told(small_demo):
     truth = np.zeros((4, 4), np.uint8)
     facts.set_scores(name, Scores.compare(truth, truth, len(ctx.classes)))
     facts.set_quality(name, SlideQuality(0.9, 0.1, 0))
-    facts.set_audit({name: SlideQuality(0.4, 0.2, 3, out_of_sample=True)})
+    facts.set_audit({name: SlideQuality(0.4, 0.2, 3, out_of_sample=True, miou=0.35)})
     assert told == [(name, "score"), (name, "quality"), (name, "quality")]
     assert facts.quality(name).label_quality == 0.9  # in sample, not replaced by the audit
     assert facts.audit(name).label_quality == 0.4
     row = _rows(facts)[name]
     assert row["label_quality"] == "0.900000" and row["audit_label_quality"] == "0.400000"
+    assert row["audit_miou"] == "0.350000"
     assert row["miou"] != "" and float(row["miou"]) == facts.miou(name)
     facts.mask_edited(name)  # the audit scored the old mask
     assert facts.audit(name) is None and told[-1] == (name, "quality")

@@ -350,7 +350,7 @@ def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window,
     assert proxy.rowCount() == 6
     window.scores_control.write_csv(demo_folder / "s.csv")
     header = (demo_folder / "s.csv").read_text().splitlines()[0]
-    assert "label_quality" in header and "audit_label_quality" in header
+    assert "label_quality" in header and "audit_miou" in header and "audit_label_quality" in header
 
 
 def test_audit_labels_from_the_panel(qtbot, window, small_demo):
@@ -371,15 +371,12 @@ def test_audit_labels_from_the_panel(qtbot, window, small_demo):
     name = window.session.ctx.split.train[0]
     row = model.row_of(name)
     audit = window.session.facts.audit(name)
-    assert (
-        audit.out_of_sample
-        and model.data(model.index(row, COL_AUDIT)) == f"{audit.label_quality:.3f}"
-    )
+    assert audit.out_of_sample and model.data(model.index(row, COL_AUDIT)) == f"{audit.miou:.3f}"
     # The audit is a column of its own: the in-sample label quality is not replaced by it.
     in_sample = window.session.facts.quality(name)
     shown = model.data(model.index(row, COL_QUALITY))
     assert shown == ("" if in_sample is None else f"{in_sample.label_quality:.3f}")
-    assert model.data(model.index(row, COL_AUDIT), SORT_ROLE) == audit.label_quality
+    assert model.data(model.index(row, COL_AUDIT), SORT_ROLE) == audit.miou
     assert registry.list_versions(small_demo / ".seggui") == []  # the audit saves no version
     # The status line says when the fold models learned too little to rank.
     saved = load_audit(window.session.ctx)

@@ -10,6 +10,7 @@ from PIL import Image
 from seggui.core.audit import assign_folds, audit_key, load_audit, save_audit, skill
 from seggui.core.folder import open_folder
 from seggui.core.imageio import read_mask
+from seggui.core.metrics import Scores
 from seggui.model.audit import AUDIT_PATCH, fold_settings, run_audit
 from seggui.model.train import TrainSettings
 from tests.cli.test_cli import seggui
@@ -36,16 +37,21 @@ def test_fold_models_train_on_small_crops_and_keep_the_rest():
 def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
     ctx = open_folder(small_demo)
     seen: list[str] = []
+    mious: dict[str, float] = {}
 
     def observe(name, pred, truth):
         seen.append(name)
         assert pred.labels.shape == truth.shape and pred.probs.shape[:2] == truth.shape
+        mious[name] = Scores.compare(truth, pred.labels, len(ctx.classes)).miou
 
     result = run_audit(ctx, TrainSettings(epochs=1, **TINY), folds=3, observe=observe)
     train, test = ctx.split.train, ctx.split.test
     assert set(result.slides) == set(train) | set(test)
     assert sorted(seen) == sorted(result.slides)  # each scored slide observed once
     assert all(q.out_of_sample for q in result.slides.values())
+    # each slide's mIoU is its fold model's prediction against its annotation; worst first
+    assert {n: q.miou for n, q in result.slides.items()} == mious
+    assert [q.miou for _, q in result.ranked()] == sorted(mious.values())
     assert sorted(result.fold_of[n] for n in train) == sorted(assign_folds(train, 3).values())
     assert all(result.fold_of[n] == -1 for n in test)
     assert not list(ctx.workspace.glob(".tmp-*"))
@@ -62,14 +68,17 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
     assert all(
         abs(again.slides[n].softmin - q.softmin) < 1e-6
         and abs(again.slides[n].label_quality - q.label_quality) < 1e-6
+        and abs(again.slides[n].miou - q.miou) < 1e-6
         for n, q in result.slides.items()
     )
-    # An audit saved when label quality meant the softmin is not reused.
+    # An audit saved when scores meant something else (no format; format 2, before each
+    # slide had its mIoU) is not reused.
     path = ctx.workspace / "audit.json"
     old = json.loads(path.read_text())
-    del old["format"]
-    path.write_text(json.dumps(old))
-    assert load_audit(open_folder(small_demo)) is None
+    for format_ in (None, 2):
+        old["format"] = format_
+        path.write_text(json.dumps(old))
+        assert load_audit(open_folder(small_demo)) is None
     save_audit(ctx.workspace, result)
     # A changed mask makes the saved audit stale.
     mask = small_demo / "masks" / f"{train[0]}.png"
@@ -107,12 +116,13 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     row = data["slides"][0]
     assert set(row) == {
         "name",
+        "miou",
         "label_quality",
         "uncertainty",
         "issue_pixels",
         "out_of_sample",
         "softmin",
     }
-    qualities = [r["label_quality"] for r in data["slides"]]
-    assert qualities == sorted(qualities)  # worst first
+    mious = [r["miou"] for r in data["slides"]]
+    assert mious == sorted(mious)  # worst first
     assert (small_demo / ".seggui" / "audit.json").exists()

@@ -162,9 +162,9 @@ class ModelsController:
                 self.feedback.status(f"Audit column: {result.caution()}")
             else:
                 self.feedback.status(
-                    f"The Audit column holds out-of-sample label quality of "
-                    f"{len(result.slides)} slides ({result.folds} folds); the mIoU sort stays "
-                    "the first ranking"
+                    f"The Audit column holds the out-of-sample mIoU of {len(result.slides)} "
+                    f"slides ({result.folds} folds, skill {result.skill:.2f}): sort it for the "
+                    "likeliest broken masks first"
                 )
 
     def train_for_folder(self) -> None:

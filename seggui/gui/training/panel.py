@@ -165,10 +165,10 @@ class RetrainPanel(QWidget):
         self.audit_button = QPushButton("Audit labels")
         self.audit_button.setToolTip(
             "Train one model per fold of the non-test slides; each scores the slides it never "
-            "saw, so every slide gets an out-of-sample label quality"
+            "saw, so every slide gets an out-of-sample mIoU and label quality"
         )
         self.audit_button.clicked.connect(self.start_audit)
-        audit_box = QGroupBox("Audit labels (out-of-sample label quality)")
+        audit_box = QGroupBox("Audit labels (out-of-sample scores)")
         audit_form = QFormLayout(audit_box)
         audit_form.addRow("Folds", self.audit_folds)
         audit_form.addRow("Time budget", self.audit_budget)

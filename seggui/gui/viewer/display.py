@@ -30,14 +30,14 @@ RIGHT_HINTS = {
 
 
 def quality_facts(facts: SlideFacts, name: str) -> str:
-    """E.g. " · label quality 0.912 · audit 0.877 · uncertainty 0.120", leaving out what is not
-    known (a slide without a mask has no label quality; no audit, no audit score)."""
+    """E.g. " · label quality 0.912 · audit mIoU 0.877 · uncertainty 0.120", leaving out what
+    is not known (a slide without a mask has no label quality; no audit, no audit score)."""
     parts = []
     q, a = facts.quality(name), facts.audit(name)
     if q is not None and not math.isnan(q.label_quality):
         parts.append(f"label quality {q.label_quality:.3f}")
-    if a is not None and not math.isnan(a.label_quality):
-        parts.append(f"audit {a.label_quality:.3f}")
+    if a is not None and not math.isnan(a.miou):
+        parts.append(f"audit mIoU {a.miou:.3f}")
     if q is not None and not math.isnan(q.uncertainty):
         parts.append(f"uncertainty {q.uncertainty:.3f}")
     return "".join(f" · {p}" for p in parts)
