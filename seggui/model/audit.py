@@ -272,15 +272,15 @@ def _score(
     except SlideFileError as exc:
         result.problems.append({"name": slide.name, "reason": str(exc)})
         return
-    n = len(ctx.classes)
+    # One confusion matrix over the annotated pixels gives the mIoU and the skill's counts.
+    scores = Scores.compare(truth, pred.labels, len(ctx.classes))
     result.slides[slide.name] = replace(
         slide_quality(pred.probs, pred.labels, pred.margin, truth, out_of_sample=True),
-        miou=Scores.compare(truth, pred.labels, n).miou,
+        miou=scores.miou,
     )
     result.fold_of[slide.name] = fold
-    known = truth < n
-    result.correct += int(np.count_nonzero(pred.labels[known] == truth[known]))
-    counts = np.bincount(truth[known].ravel(), minlength=n)
+    result.correct += int(np.trace(scores.confusion))
+    counts = scores.confusion.sum(axis=1)
     result.truth_counts = counts if result.truth_counts is None else result.truth_counts + counts
     if observe is not None:
         observe(slide.name, pred, truth)
