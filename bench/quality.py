@@ -17,7 +17,7 @@ Weights are saved at the end of every epoch with the seconds of fitting so far a
 the test split after the run, so scoring costs no training time. Reported per run: the
 final model's test mIoU (seggui keeps its best epoch on validation, the notebook its last)
 over the classes present in the test masks and over every class annotated or predicted,
-per-class IoU, the share of test pixels predicted as a class absent from the test masks,
+per-class IoU (on the test split, and on the training split for seggui's runs), the share of test pixels predicted as a class absent from the test masks,
 and the fitting seconds at which the test mIoU first reached the notebook's final mIoU
 of the same seed (time to accuracy).
 """
@@ -52,8 +52,8 @@ OLD = {
 }
 
 
-def test_scores(predict, ctx) -> dict:
-    """Scores of ``predict(image) -> labels`` on the test split."""
+def test_scores(predict, ctx, part: str = "test") -> dict:
+    """Scores of ``predict(image) -> labels`` on the test split (or another ``part``)."""
     import numpy as np
 
     from seggui.core.imageio import read_image, read_mask
@@ -61,7 +61,7 @@ def test_scores(predict, ctx) -> dict:
 
     n = len(ctx.classes)
     acc = ScoreAccumulator(n)
-    for slide in ctx.part("test"):
+    for slide in ctx.part(part):
         if slide.scorable:
             acc.add(
                 slide.name,
@@ -160,6 +160,9 @@ def child_seggui(folder: str, seconds: float, seed: int, work: Path, settings: d
         model, train_settings.depth, backend="reference", downsample=train_settings.downsample
     )
     final = test_scores(lambda image: predictor.predict(image).labels, ctx)
+    # the training split too: a class at 0.00 there was not learned at all, not just not
+    # carried over to new slides
+    train_iou = test_scores(lambda image: predictor.predict(image).labels, ctx, "train")["iou"]
     tta = Predictor(
         model,
         train_settings.depth,
@@ -181,6 +184,7 @@ def child_seggui(folder: str, seconds: float, seed: int, work: Path, settings: d
     return {
         "final": final,
         "final_tta": final_tta,
+        "train_iou": train_iou,
         "tta_cost": tta_s / max(plain_s, 1e-9),
         "curve": curve,
         "epochs": len(curve),
@@ -211,6 +215,10 @@ def run_child(method: str, folder: str, seconds: float, seed: int) -> dict:
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def iou_text(iou: list) -> str:
+    return " ".join("-" if v is None else f"{v:.2f}" for v in iou)
 
 
 def time_to(curve: list, target: float) -> float | None:
@@ -277,7 +285,8 @@ def main() -> int:
                         "miou_present": f["miou_present"],
                         "miou_all": f["miou_all"],
                         "absent_share": f["absent_share"],
-                        "iou": " ".join("-" if v is None else f"{v:.2f}" for v in f["iou"]),
+                        "iou": iou_text(f["iou"]),
+                        "iou train": iou_text(r["train_iou"]) if "train_iou" in r else "",
                         "tta_miou": r.get("final_tta", {}).get("miou_present"),
                         "tta_cost": r.get("tta_cost"),
                         "s_to_notebook": None if target is None else time_to(r["curve"], target),
@@ -287,7 +296,7 @@ def main() -> int:
                     print(table([row], [c for c in row if c != "curve"]), flush=True)
                 save(args.name, result)
     columns = ["set", "seed", "method", "epochs", "miou_present", "miou_all", "absent_share"]
-    columns += ["iou", "tta_miou", "tta_cost", "s_to_notebook"]
+    columns += ["iou", "iou train", "tta_miou", "tta_cost", "s_to_notebook"]
     print(table(result["rows"], columns))
     return 0
 
