@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,11 +305,22 @@ def class_pixels(items: list[SlideItem], classes: ClassSet, workers: int = 4) ->
     return np.stack(rows)[:, : len(classes)] if rows else np.zeros((0, len(classes)), np.int64)
 
 
+def _reduced_image(item: SlideItem) -> np.ndarray:
+    return reduce_image(read_image(item.image_path), item.downsample)
+
+
 def channel_stats(
-    items: list[SlideItem], seed: int, max_slides: int = 32
+    items: list[SlideItem],
+    seed: int,
+    max_slides: int = 32,
+    load: Callable[[SlideItem], np.ndarray] | None = None,
 ) -> tuple[list[float], list[float]]:
     """Per-channel mean and standard deviation of the RGB values of (up to ``max_slides`` of)
-    the training images, for the model's input normalisation."""
+    the training images as the model sees them, for its input normalisation.
+
+    ``load`` gives an item's image (default: decoded from disk); a run passes its slide
+    cache's, so the slides read here are not decoded again for the first epoch."""
+    load = load or _reduced_image
     rng = np.random.default_rng(seed)
     chosen = [items[i] for i in rng.permutation(len(items))[:max_slides]]
     total = np.zeros(3)
@@ -316,7 +328,7 @@ def channel_stats(
     n = 0
     for item in chosen:
         try:
-            pixels = read_image(item.image_path).reshape(-1, 3).astype(np.float64)
+            pixels = load(item).reshape(-1, 3).astype(np.float64)
         except SlideFileError:
             continue
         total += pixels.sum(axis=0)

@@ -192,8 +192,11 @@ def fit(
             parent = parent_meta.name or Path(settings.init_from).stem
         else:
             keras.utils.set_random_seed(settings.seed)
+            cached = (lambda item: cache.load(item, classes)[0]) if cache is not None else None
             mean, std = (
-                channel_stats(fit_items, settings.seed) if settings.normalise else (None,) * 2
+                channel_stats(fit_items, settings.seed, load=cached)
+                if settings.normalise
+                else (None,) * 2
             )
             model = build_unet(
                 n, settings.base_filters, settings.depth, mean=mean, std=std, block=settings.block

@@ -10,6 +10,7 @@ from seggui.model.pipeline import (
     SkippedFiles,
     SlideCache,
     SlideItem,
+    channel_stats,
     crop_loader,
     eval_dataset,
     random_crops,
@@ -70,6 +71,20 @@ def test_every_visit_gives_the_same_crops_with_and_without_the_cache(tmp_path):
     assert len(visits) > 2 * len(items) and cache.decoded == len(items)
 
 
+def test_the_image_statistics_read_through_the_cache_and_decode_nothing_twice(tmp_path):
+    items = _slides(tmp_path, [(70, 90), (64, 64)])
+    items += [SlideItem("s0-half", items[0].image_path, items[0].mask_path, downsample=2)]
+    cache = SlideCache(64 << 20)
+    cached = channel_stats(items, 1, load=lambda item: cache.load(item, CLASSES)[0])
+    # the same numbers as from disk, at the resolution the model sees
+    assert cached == channel_stats(items, 1)
+    load = crop_loader(items, CLASSES, 32, _make(32), None, SkippedFiles(), cache)
+    planner = CropPlanner(np.ones((len(items), 4)), [2] * len(items), 0.5, seed=1, per_visit=2)
+    for number, (index, centres) in enumerate(planner.epoch(0)):
+        load(index, centres, number)
+    assert cache.decoded == len(items)
+
+
 def test_validation_tiles_are_identical_and_read_once(tmp_path):
     items = _slides(tmp_path, [(70, 90), (33, 65)])
     cache = SlideCache(64 << 20)
@@ -106,3 +121,30 @@ def test_a_broken_slide_is_reported_on_every_visit_and_the_rest_train(tmp_path):
     ds = train_dataset(items, CLASSES, 32, 2, planner, True, None, 1, None, skipped, cache)
     shapes = [x.shape[0] for x, _y, _v in ds.take(4)]
     assert sum(shapes) == 8 and "s1" in skipped.reasons and "s0" not in skipped.reasons
+
+
+def test_a_fit_decodes_each_image_once_the_statistics_included(small_demo, monkeypatch, tmp_path):
+    from collections import Counter
+
+    from seggui.core import imageio
+    from seggui.core.cancel import CancelToken
+    from seggui.core.curation import curate
+    from seggui.core.folder import open_folder
+    from seggui.model import pipeline
+    from seggui.model.train import TrainSettings, fit
+    from tests.conftest import TINY
+
+    reads = Counter()
+    real = imageio.read_image
+
+    def counted(path):
+        reads[str(path)] += 1
+        return real(path)
+
+    monkeypatch.setattr(imageio, "read_image", counted)
+    monkeypatch.setattr(pipeline, "read_image", counted)
+    ctx = open_folder(small_demo)
+    settings = TrainSettings(epochs=2, **TINY)
+    fitted = fit(ctx, curate(ctx).train, settings, lambda p: None, CancelToken(), tmp_path)
+    assert len(reads) == len(fitted.fit_slides) + len(fitted.val_slides)
+    assert set(reads.values()) == {1}
