@@ -69,15 +69,15 @@ class SlideTableModel(QAbstractTableModel):
         "(corrected)",
         COL_PROBLEM: "What is wrong with the slide's files",
         COL_SCORE: "Mean IoU of the active model's prediction against the annotation: sort "
-        "ascending for the worst disagreements first (the ranking that found broken masks "
-        "best in our measurements, BENCHMARKS.md)",
+        "ascending for the worst disagreements first (of the active model's scores, the one "
+        "that found broken masks best in our measurements, BENCHMARKS.md)",
         COL_QUALITY: "Label quality: mean probability the active model gives the annotated "
         "class, each class weighing the same: low means much of some class's annotation is "
         "likely wrong",
         COL_AUDIT: "Mean IoU against the annotation of models that never trained on the slide "
         "(Model > Audit labels): sort ascending for the worst first. In our measurements it "
-        "found broken masks better than the mIoU column when its models learned (the audit "
-        "warns when they did not)",
+        "found broken masks better than the mIoU column on average and in two runs of three, "
+        "when its models learned (the audit warns when they did not)",
         COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
         COL_SPLIT: "Training or test part of the folder's split; 'slide' for a whole slide, "
