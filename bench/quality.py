@@ -17,9 +17,10 @@ Weights are saved at the end of every epoch with the seconds of fitting so far a
 the test split after the run, so scoring costs no training time. Reported per run: the
 final model's test mIoU (seggui keeps its best epoch on validation, the notebook its last)
 over the classes present in the test masks and over every class annotated or predicted,
-per-class IoU (on the test split, and on the training split for seggui's runs), the share of test pixels predicted as a class absent from the test masks,
-and the fitting seconds at which the test mIoU first reached the notebook's final mIoU
-of the same seed (time to accuracy).
+per-class IoU (on the test split, and for seggui's runs on the training split too), the
+share of test pixels predicted as a class absent from the test masks, and the fitting
+seconds at which the test mIoU first reached the notebook's final mIoU of the same seed
+(time to accuracy).
 """
 
 from __future__ import annotations

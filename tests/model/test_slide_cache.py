@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from PIL import Image
 
+from seggui.core import imageio
+from seggui.core.cancel import CancelToken
 from seggui.core.classes import ClassSet
+from seggui.core.curation import curate
+from seggui.core.folder import open_folder
+from seggui.model import pipeline
 from seggui.model.pipeline import (
     SkippedFiles,
     SlideCache,
@@ -17,6 +24,8 @@ from seggui.model.pipeline import (
     train_dataset,
 )
 from seggui.model.sampling import CropPlanner
+from seggui.model.train import TrainSettings, fit
+from tests.conftest import TINY
 
 CLASSES = ClassSet.default(4)
 
@@ -124,16 +133,6 @@ def test_a_broken_slide_is_reported_on_every_visit_and_the_rest_train(tmp_path):
 
 
 def test_a_fit_decodes_each_image_once_the_statistics_included(small_demo, monkeypatch, tmp_path):
-    from collections import Counter
-
-    from seggui.core import imageio
-    from seggui.core.cancel import CancelToken
-    from seggui.core.curation import curate
-    from seggui.core.folder import open_folder
-    from seggui.model import pipeline
-    from seggui.model.train import TrainSettings, fit
-    from tests.conftest import TINY
-
     reads = Counter()
     real = imageio.read_image
 
