@@ -58,9 +58,14 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"model": str(path), **result.to_json()}, indent=1))
     else:
+        # the numbers once, then the verdict (the window's status line shows this line whole)
+        if result.used:
+            verdict = "used"
+        else:
+            verdict = "refused" if not result.agrees else "not used (not faster)"
         print(
             f"{path.name}: int8 changes {result.changed:.3%} of pixels on {result.check_images} "
             f"slides (limit {limit:.2%}); {result.ms_int8:.1f} ms per 512x512 tile against "
-            f"{result.ms_default:.1f} ms in {result.default_precision}; {result.reason()}"
+            f"{result.ms_default:.1f} ms in {result.default_precision}: {verdict}"
         )
     return 0
