@@ -240,6 +240,8 @@ def folders(names: list[str], root: Path) -> dict[str, str]:
             out[name] = str(folder)
         elif (SHARED / name).is_dir():
             out[name] = str(SHARED / name)
+        else:
+            raise SystemExit(f"no set {name!r} in {SHARED} (set SEGGUI_SHARED_DATA)")
     return out
 
 
