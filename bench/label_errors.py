@@ -128,22 +128,13 @@ SOURCES = {"in_sample": "in sample", "oos": "out of sample (audit)"}
 COMBINED = [("miou", "label_quality"), ("miou", "miou"), ("label_quality", "label_quality")]
 
 
-def rank_mean(*scores: dict[str, float]) -> dict[str, float]:
-    """Per slide, the mean of its percentile ranks in each score (lower: more suspicious);
-    only slides every score has."""
-    from scipy.stats import rankdata
-
-    names = sorted(set.intersection(*(set(s) for s in scores)))
-    names = [n for n in names if not any(np.isnan(s[n]) for s in scores)]
-    ranks = [rankdata([s[n] for n in names]) / len(names) for s in scores]
-    return dict(zip(names, np.mean(ranks, axis=0), strict=True))
-
-
 def combined_rows(in_sample: dict, oos: dict, bad: set[str]) -> list:
     """One row per pair in :data:`COMBINED`: both sources' rank percentiles averaged."""
     rows = []
     for a, b in COMBINED:
-        scores = rank_mean(
+        from seggui.core.ranking import mean_rank
+
+        scores = mean_rank(
             {n: v[a] for n, v in in_sample.items()}, {n: v[b] for n, v in oos.items()}
         )
         auroc, precision = auroc_and_precision(scores, bad)

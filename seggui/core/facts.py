@@ -26,6 +26,7 @@ import numpy as np
 from seggui.core.folder import FolderContext
 from seggui.core.metrics import Scores
 from seggui.core.quality import SlideQuality
+from seggui.core.ranking import mean_rank
 from seggui.core.records import ScoreRecords
 from seggui.core.review import Review, ReviewStore
 
@@ -50,11 +51,14 @@ class SlideFacts:
         self._progress: dict[str, str] = {}
         self._test, self._train = set(ctx.split.test), set(ctx.split.train)
         self._listeners: list[Listener] = []
+        self._both: dict[str, float] | None = None  # derived from scores and audit, on demand
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
     def _tell(self, name: str, fact: str) -> None:
+        if fact in ("score", "quality"):
+            self._both = None
         for listener in self._listeners:
             listener(name, fact)
 
@@ -116,6 +120,20 @@ class SlideFacts:
     def audit(self, name: str) -> SlideQuality | None:
         """Out-of-sample label quality from the folder's last audit, while it holds."""
         return self._audit.get(name)
+
+    def has_audit(self) -> bool:
+        return bool(self._audit)
+
+    def both(self, name: str) -> float | None:
+        """The mean of the slide's rank percentiles in the active model's mIoU and in the
+        audit's (0: worst of the folder in both, 1: best in both), among the slides that have
+        both; None without an audit."""
+        if not self._audit:
+            return None
+        if self._both is None:
+            audit = {n: q.miou for n, q in self._audit.items()}
+            self._both = mean_rank({n: self.miou(n) for n in audit}, audit)
+        return self._both.get(name)
 
     def set_quality(self, name: str, quality: SlideQuality | None) -> None:
         if quality is None:

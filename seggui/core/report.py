@@ -19,7 +19,8 @@ def scores_csv(facts: SlideFacts) -> str:
     """One row per slide of the open folder; empty cells where a slide has no score (yet).
 
     ``label_quality`` and its neighbours are in sample (the active model); ``audit_*`` are out
-    of sample, from the folder's last audit, where it still holds."""
+    of sample, from the folder's last audit, where it still holds; ``both_rank`` is the mean of
+    the slide's rank percentiles in ``miou`` and ``audit_miou``."""
     classes = facts.ctx.classes
     out = io.StringIO()
     writer = csv.writer(out)
@@ -41,6 +42,7 @@ def scores_csv(facts: SlideFacts) -> str:
             "audit_miou",
             "audit_label_quality",
             "audit_softmin",
+            "both_rank",
             "problem",
         ]
     )
@@ -73,6 +75,7 @@ def scores_csv(facts: SlideFacts) -> str:
                 *per_class,
                 *in_sample,
                 *audit,
+                _num(facts.both(name)),
                 facts.problem(name),
             ]
         )

@@ -6,6 +6,7 @@ import csv
 import io
 
 import numpy as np
+import pytest
 
 from seggui.core.facts import SlideFacts
 from seggui.core.folder import open_folder
@@ -121,3 +122,39 @@ def test_quality_summed_tile_by_tile_equals_the_whole_slides():
     assert abs(got.softmin - whole.softmin) < 1e-5
     # Uncertainty is over every predicted pixel, annotated or not.
     assert abs(got.uncertainty - (1 - margin.astype(np.float64).mean())) < 1e-6
+
+
+def test_both_ranks_slides_by_their_mean_rank_in_miou_and_audit(small_demo):
+    from seggui.core.ranking import mean_rank, percentile_ranks
+
+    assert percentile_ranks(np.array([3.0, 1.0, 2.0, 2.0, 5.0])).tolist() == [
+        0.8,
+        0.2,
+        0.5,
+        0.5,
+        1.0,
+    ]
+    assert mean_rank({"a": 1.0, "b": float("nan")}, {"a": 0.5, "b": 0.1, "c": 0.2}) == {"a": 1.0}
+
+    ctx, facts, _ = _facts(small_demo)
+    a, b, c = (s.name for s in ctx.slides[:3])
+    truth = np.array([[0, 0], [1, 1]], np.uint8)
+    n = len(ctx.classes)
+    # In sample: a agrees fully, b half, c not at all.
+    facts.set_scores(a, Scores.compare(truth, truth, n))
+    facts.set_scores(b, Scores.compare(truth, np.array([[0, 1], [1, 1]], np.uint8), n))
+    facts.set_scores(c, Scores.compare(truth, 1 - truth, n))
+    assert facts.both(a) is None  # no audit yet
+    audit = {a: 0.2, b: 0.9, c: 0.1}  # the fold models find a worse than b
+    facts.set_audit(
+        {k: SlideQuality(0.5, 0.1, 0, out_of_sample=True, miou=v) for k, v in audit.items()}
+    )
+    # a: ranks 3/3 and 2/3; b: 2/3 and 3/3; c: 1/3 and 1/3.
+    assert facts.both(c) == pytest.approx(1 / 3)
+    assert facts.both(a) == pytest.approx(5 / 6) and facts.both(b) == pytest.approx(5 / 6)
+    assert facts.both(ctx.slides[3].name) is None  # no score for it
+    assert float(_rows(facts)[c]["both_rank"]) == round(1 / 3, 6)
+    facts.set_scores(a, Scores.compare(truth, 1 - truth, n))  # a now fails in sample too
+    # a ties with c in sample (ranks 1.5/3 each): a (1.5/3 + 2/3) / 2, c (1.5/3 + 1/3) / 2.
+    assert facts.both(a) == pytest.approx(7 / 12) and facts.both(c) == pytest.approx(5 / 12)
+    facts.reviews.close()

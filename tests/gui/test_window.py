@@ -354,9 +354,10 @@ def test_label_quality_uncertainty_views_and_the_clickable_matrix(qtbot, window,
 
 
 def test_audit_labels_from_the_panel(qtbot, window, small_demo):
-    from seggui.gui.slides.table_model import COL_AUDIT, COL_QUALITY, SORT_ROLE
+    from seggui.gui.slides.table_model import COL_AUDIT, COL_BOTH, COL_QUALITY, SORT_ROLE
 
     open_and_wait(qtbot, window, small_demo, 10)
+    assert window.slide_list.table.isColumnHidden(COL_BOTH)  # nothing to show before an audit
     window.models.show_audit()
     panel = window.retrain
     _tiny_settings(panel, 1)
@@ -377,6 +378,11 @@ def test_audit_labels_from_the_panel(qtbot, window, small_demo):
     shown = model.data(model.index(row, COL_QUALITY))
     assert shown == ("" if in_sample is None else f"{in_sample.label_quality:.3f}")
     assert model.data(model.index(row, COL_AUDIT), SORT_ROLE) == audit.miou
+    # Both: the mean of the slide's ranks in the mIoU and the Audit columns, shown now.
+    assert not window.slide_list.table.isColumnHidden(COL_BOTH)
+    both = window.session.facts.both(name)
+    assert 0 < both <= 1 and model.data(model.index(row, COL_BOTH)) == f"{both:.3f}"
+    assert model.data(model.index(row, COL_BOTH), SORT_ROLE) == both
     assert registry.list_versions(small_demo / ".seggui") == []  # the audit saves no version
     # The status line says when the fold models learned too little to rank.
     saved = load_audit(window.session.ctx)

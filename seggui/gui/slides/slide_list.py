@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 from seggui.core.review import STATES
 from seggui.gui.slides.table_model import (
     COL_AUDIT,
+    COL_BOTH,
     COL_MASK,
     COL_NAME,
     COL_PAIR,
@@ -52,14 +53,15 @@ COLUMN_TEXTS = {
     COL_SCORE: ("0.000", "100%"),
     COL_QUALITY: ("0.000",),
     COL_AUDIT: ("0.000",),
+    COL_BOTH: ("0.000",),
     COL_UNCERTAINTY: ("0.000",),
     COL_PAIR: ("000000",),
     COL_REVIEW: ("corr.",),
     COL_PROBLEM: ("mask has no image",),
 }
 #: Shown only when asked for (the header's context menu), or when they hold something:
-#: the audit's column once an audit is loaded, the pixel counts of a clicked confusion cell.
-DEFAULT_HIDDEN = (COL_AUDIT, COL_PAIR, COL_PROBLEM)
+#: the audit's columns once an audit is loaded, the pixel counts of a clicked confusion cell.
+DEFAULT_HIDDEN = (COL_AUDIT, COL_BOTH, COL_PAIR, COL_PROBLEM)
 
 
 class SlideList(QWidget):
@@ -96,6 +98,7 @@ class SlideList(QWidget):
             texts = (SlideTableModel.HEADERS[col], *widest)
             width = max(metrics.horizontalAdvance(t) for t in texts) + CELL_PADDING
             header.resizeSection(col, width)
+        header.moveSection(header.visualIndex(COL_BOTH), header.visualIndex(COL_AUDIT) + 1)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -157,6 +160,8 @@ class SlideList(QWidget):
         hidden = {int(c) for c in hidden} - {COL_NAME}
         if self.model.pair is None:
             hidden.add(COL_PAIR)  # only while a confusion cell's slides are shown
+        if self.model.facts is None or not self.model.facts.has_audit():
+            hidden.add(COL_BOTH)  # only with an audit
         for col in range(self.model.columnCount()):
             self.table.setColumnHidden(col, col in hidden)
 
@@ -187,6 +192,7 @@ class SlideList(QWidget):
         facts = self.session.facts
         if fact == "quality" and self.table.isColumnHidden(COL_AUDIT) and facts.audit(name):
             self.show_column(COL_AUDIT)
+            self.show_column(COL_BOTH)
 
     def _column_menu(self, pos) -> None:
         """The header's context menu: which columns the list shows."""
