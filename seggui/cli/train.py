@@ -18,7 +18,7 @@ SYNOPSIS = (
     "             [--depth D] [--block standard|separable] [--patch P] [--downsample 1|2|4]\n"
     "             [--crops-per-image K] [--no-augment] [--no-colour-jitter] [--class-share S]\n"
     "             [--schedule cosine|constant] [--weight-decay W] [--no-normalise] [--dice]\n"
-    "             [--class-weights balanced] [--from-model PATH] [--out PATH] [--no-activate]\n"
+    "             [--class-weights balanced|sqrt] [--from-model PATH] [--out PATH] [--no-activate]\n"
     "             [--include-needs-fix] [--include-rejected] [--eager] [--cache-mb MB]\n"
     "             [--precision auto|float32|bfloat16]"
 )
@@ -98,7 +98,14 @@ def add_arguments(t) -> None:
         help="feed raw [0, 1] RGB instead of the training images' per-channel mean/std",
     )
     t.add_argument("--dice", action="store_true", help="add a Dice term to the loss")
-    t.add_argument("--class-weights", choices=("none", "balanced"), default=d.class_weights)
+    t.add_argument(
+        "--class-weights",
+        choices=("none", "balanced", "sqrt"),
+        default=d.class_weights,
+        help="weigh each class's pixels in the loss by the inverse of its share of the "
+        "training masks (balanced) or its square root (sqrt: milder; lifted Gleason grade 3 a "
+        "little at grade 4's expense, BENCHMARKS.md section 38)",
+    )
     t.add_argument("--from-model", help="start from this model's weights instead of scratch")
     t.add_argument(
         "--include-needs-fix", action="store_true", help="also train on slides marked needs fix"

@@ -34,7 +34,7 @@ class TrainSettings:
     colour_jitter: bool = True  # H&E stain, brightness, contrast, saturation and hue jitter
     class_share: float = 0.5  # share of crops centred on a class drawn uniformly (rare ones)
     dice_loss: bool = False
-    class_weights: str = "none"  # "none" or "balanced"
+    class_weights: str = "none"  # "none", "balanced" or "sqrt" (see losses.class_weights)
     schedule: str = "cosine"  # "cosine": warm-up then cosine decay; "constant"
     weight_decay: float = 1e-4  # AdamW's decoupled weight decay; 0: Adam
     normalise: bool = True  # per-channel mean/std of the training images, inside the model

@@ -8,14 +8,17 @@ import tensorflow as tf
 
 
 def class_weights(kind: str, counts: np.ndarray) -> np.ndarray | None:
-    """Per-class loss weights: None, or "balanced" (inverse frequency over the training
-    masks' pixel ``counts`` per slide and class, capped at 10)."""
-    if kind != "balanced":
+    """Per-class loss weights: None, "balanced" (inverse frequency over the training
+    masks' pixel ``counts`` per slide and class) or "sqrt" (its square root: a rare class
+    weighs more, but less than "balanced" gives it), capped at 10."""
+    if kind not in ("balanced", "sqrt"):
         return None
     n = counts.shape[1]
     counts = counts.sum(axis=0).astype(np.float64)
     freq = counts / max(counts.sum(), 1)
     weights = np.where(freq > 0, 1.0 / (n * np.maximum(freq, 1e-12)), 0.0)
+    if kind == "sqrt":
+        weights = np.sqrt(weights)
     return np.clip(weights, 0.0, 10.0).astype(np.float32)
 
 

@@ -41,3 +41,6 @@ def test_balanced_weights_follow_inverse_frequency():
     weights = class_weights("balanced", np.array([[90, 10, 0], [90, 10, 0]]))
     assert weights[2] == 0 and weights[1] > weights[0]
     assert class_weights("none", np.ones((1, 3))) is None
+    milder = class_weights("sqrt", np.array([[90, 10, 0], [90, 10, 0]]))
+    np.testing.assert_allclose(milder, np.sqrt(weights), rtol=1e-6)
+    assert milder[1] > milder[0] and milder[1] < weights[1]
