@@ -9,10 +9,14 @@ notebook's step (Adam, plain cross-entropy, no metric) on 4 images of 512² agai
 pixels as 16 crops of 256², and seggui's compile on 16 and on 4 crops of 256² (what
 ``--batch-size 4`` gives), so the cost per megapixel of each difference shows. Each variant
 in a fresh process, one after another; ratios against the first variant measured in the same
-run. The machine is shared and noisy: the variants run in turn ``--rounds`` times and each
-keeps its fastest round.
+run. ``--set crops``: the notebook's step on 4 x 512² against seggui's on the same tiles, on
+the same pixels as 64 crops of 128² and on 16 and 4 such crops (the default crop with
+``--batch-size 16`` and ``4``), each timed over the same pixels: what a step's fixed cost
+adds per pixel when the crops are small. ``--set execution``: 4 crops of 128² with 1, 4 and 8
+steps in each call of the traced step (Keras's ``steps_per_execution``). The machine is shared and noisy: the variants run in
+turn ``--rounds`` times and each keeps its fastest round.
 
-    python bench/step_cost.py [--set blocks|shapes] [--patch 256] [--batch-size 8]
+    python bench/step_cost.py [--set blocks|shapes|crops|execution] [--patch 256] [--batch-size 8]
         [--steps 4] [--rounds 2]
 """
 
@@ -48,11 +52,32 @@ SETS = {
         ("standard", 16, "float32", "seggui", 256, 16),
         ("standard", 16, "float32", "seggui", 256, 4),
     ],
+    "crops": [
+        ("standard", 16, "float32", "notebook", 512, 4),
+        ("standard", 16, "float32", "seggui", 512, 4),
+        ("standard", 16, "float32", "seggui", 128, 64),
+        ("standard", 16, "float32", "seggui", 128, 16),
+        ("standard", 16, "float32", "seggui", 128, 4),
+    ],
 }
+#: Steps per execution (Keras's ``steps_per_execution``: steps run in one call of the traced
+#: function) of a variant: the variants of the "execution" set, on 4 crops of 128².
+EXECUTION = (1, 4, 8)
+SETS["execution"] = [("standard", 16, "float32", "seggui", 128, 4)] * len(EXECUTION)
+#: Sets whose variants each time the same pixels (``--steps`` steps of 4 x 512²), so a small
+#: batch is timed over as many steps as it takes to cover them.
+EQUAL_PIXELS = {"crops", "execution"}
 
 
 def child(
-    block: str, base: int, precision: str, compiled: str, patch: int, batch: int, steps: int
+    block: str,
+    base: int,
+    precision: str,
+    compiled: str,
+    patch: int,
+    batch: int,
+    steps: int,
+    per_execution: int = 1,
 ) -> dict:
     import keras
     import numpy as np
@@ -74,6 +99,7 @@ def child(
         data = tf.data.Dataset.from_tensors((x, y)).repeat()
     else:
         model.compile(
+            steps_per_execution=per_execution,
             optimizer=keras.optimizers.AdamW(1e-3, 1e-4),
             loss=segmentation_loss(4, False),
             weighted_metrics=[
@@ -82,7 +108,7 @@ def child(
         )
         w = np.ones((batch, patch, patch), np.float32)
         data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
-    model.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # tracing
+    model.fit(data, steps_per_epoch=2 * per_execution, epochs=1, verbose=0)  # tracing
     start = time.perf_counter()
     model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
     step = (time.perf_counter() - start) / steps
@@ -92,6 +118,7 @@ def child(
         "precision": precision,
         "compile": compiled,
         "batch": f"{batch} x {patch}²",
+        "steps per execution": per_execution,
         "parameters": model.count_params(),
         "s per step": round(step, 3),
         "s per Mpx": round(step / (batch * patch * patch / 1e6), 3),
@@ -105,11 +132,21 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--per-execution", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         block, base, precision, compiled = args.child
-        row = child(block, int(base), precision, compiled, args.patch, args.batch_size, args.steps)
+        row = child(
+            block,
+            int(base),
+            precision,
+            compiled,
+            args.patch,
+            args.batch_size,
+            args.steps,
+            args.per_execution,
+        )
         print(json.dumps(row))
         return
     variants = SETS[args.set]
@@ -118,7 +155,12 @@ def main() -> None:
         for i, (block, base, precision, compiled, patch, batch) in enumerate(variants):
             cmd = [sys.executable, __file__, "--child", block, str(base), precision, compiled]
             cmd += ["--patch", str(patch or args.patch)]
-            cmd += ["--batch-size", str(batch or args.batch_size), "--steps", str(args.steps)]
+            steps = args.steps
+            if args.set in EQUAL_PIXELS:
+                steps = max(args.steps, args.steps * 4 * 512 * 512 // (batch * patch * patch))
+            cmd += ["--batch-size", str(batch or args.batch_size), "--steps", str(steps)]
+            if args.set == "execution":
+                cmd += ["--per-execution", str(EXECUTION[i])]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 raise SystemExit(out.stderr[-3000:])
