@@ -14,10 +14,11 @@ own resolution) and the seconds per megapixel, slides decoded, and each seggui r
 to the notebook measured in the same run.
 
 ``--tile 512`` first cuts every slide into 512x512 tiles (a folder like the issue's lung set,
-where both epochs hold the same pixels). ``--methods`` picks the runs (the notebook's first).
+where both epochs hold the same pixels). ``--methods`` picks the runs (the notebook's first;
+``seggui-batch=N``: seggui with batches of N crops, the others keeping ``--batch-size``).
 
     python bench/epochs.py [--folder DIR] [--epochs 3] [--batch-size 4] [--tile 512]
-        [--methods notebook,seggui,seggui-no-cache]
+        [--methods notebook,seggui,seggui-no-cache,seggui-batch=16]
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def child(method: str, folder: str, epochs: int, batch: int) -> dict:
     from seggui.core.train_settings import TrainSettings
     from seggui.model.unet import build_unet
 
+    label = method
+    if method.startswith("seggui-batch="):  # seggui with its own batch size
+        method, batch = "seggui", int(method.split("=")[1])
     ctx = open_folder(folder)
     clock = EpochClock.make()
     if method == "notebook":
@@ -119,7 +123,7 @@ def child(method: str, folder: str, epochs: int, batch: int) -> dict:
     ends = clock.ends
     steady = (ends[-1] - ends[0]) / max(1, len(ends) - 1)
     return {
-        "method": method,
+        "method": label,
         "fit s": round(ends[-1], 1),
         "s per epoch after the first": round(steady, 1),
         "Mpx per epoch": round(pixels / 1e6, 2),
