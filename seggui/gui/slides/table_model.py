@@ -80,8 +80,8 @@ class SlideTableModel(QAbstractTableModel):
         "(Model > Audit labels): sort ascending for the worst first. In our measurements it "
         "found broken masks better than the mIoU column on average and in two runs of three, "
         "when its models learned (the audit warns when they did not)",
-        COL_BOTH: "Both: the mean of the slide's rank in the mIoU column and in the Audit column "
-        "(0: worst of the folder in both, 1: best in both): sort ascending for the worst first. "
+        COL_BOTH: "Mean of the slide's ranks in the mIoU and the Audit columns (0 the folder's "
+        "worst in both, 1 its best): sort ascending for the worst first. "
         "In our measurements it found broken masks better than the mIoU column in three runs "
         "of three and better than the Audit column in two (BENCHMARKS.md section 37)",
         COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
