@@ -130,10 +130,10 @@ COMBINED = [("miou", "label_quality"), ("miou", "miou"), ("label_quality", "labe
 
 def combined_rows(in_sample: dict, oos: dict, bad: set[str]) -> list:
     """One row per pair in :data:`COMBINED`: both sources' rank percentiles averaged."""
+    from seggui.core.ranking import mean_rank
+
     rows = []
     for a, b in COMBINED:
-        from seggui.core.ranking import mean_rank
-
         scores = mean_rank(
             {n: v[a] for n, v in in_sample.items()}, {n: v[b] for n, v in oos.items()}
         )
