@@ -5,8 +5,15 @@ lazily off the UI thread.
 """
 
 import os
+import sys
 
 # Training's best-epoch checkpoint is an HDF5 file private to one run directory. HDF5's
 # file lock guards nothing there, and under load it has failed an audit fold with
 # "BlockingIOError: unable to lock file" when the checkpoint was read back (keras#11796).
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+
+# OpenVINO's converter and NNCF send usage data to Google Analytics unless the user opted out
+# in ~/intel, and where there is no network (a hospital's, a cluster node's) each converting
+# process then waits about 15 s at exit for the send to time out. seggui sends nothing: both
+# fall back to their stubs when the telemetry package cannot be imported.
+sys.modules.setdefault("openvino_telemetry", None)

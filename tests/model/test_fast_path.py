@@ -114,3 +114,37 @@ def test_the_converted_copy_is_cached_and_predicting_through_it_imports_no_tenso
     with open(model, "ab") as fh:
         fh.write(b"\0")
     assert ir_path(model) != xml
+
+
+def test_converting_a_model_sends_no_usage_data(tmp_path):
+    """OpenVINO's converter reports each conversion to Google Analytics unless the user opted
+    out (and leaves an ID file in ~/intel); offline, the send holds the process ~15 s at exit.
+    seggui's processes send nothing."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("openvino")
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "import sys\n"
+        "from seggui.core.registry import bundled_model_path, read_meta\n"
+        "from seggui.model.ovcache import build_ir\n"
+        "path = bundled_model_path()\n"
+        f"build_ir(path, read_meta(path), __import__('pathlib').Path({str(tmp_path / 'm.xml')!r}))\n"
+        "print(sys.modules.get('openvino_telemetry', 'missing'))\n"
+    )
+    quiet = ("CI", "TF_BUILD", "JENKINS_URL")  # the telemetry's own off switches for CI
+    env = {k: v for k, v in os.environ.items() if k not in quiet} | {"HOME": str(home)}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / "m.xml").exists() and out.stdout.strip() == "None"
+    assert not (home / "intel").exists()  # no client ID written for an analytics service
