@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,17 +69,30 @@ def shared_folder(name: str) -> Path:
     return path
 
 
-@pytest.fixture
-def demo_folder(tmp_path) -> Path:
-    """Six 512x512 demo slides in the original layout."""
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory):
+    """``template(count, seed, size)``: a demo folder written once per test run (the demo is
+    the same for the same seed) for the fixtures below to copy."""
     from seggui.core.demo import write_demo
 
-    return write_demo(tmp_path / "demo", count=6, seed=3)
+    written: dict[tuple[int, int, int], Path] = {}
+
+    def template(count: int, seed: int, size: int) -> Path:
+        key = (count, seed, size)
+        if key not in written:
+            written[key] = write_demo(tmp_path_factory.mktemp("demo"), count, seed, size=size)
+        return written[key]
+
+    return template
 
 
 @pytest.fixture
-def small_demo(tmp_path) -> Path:
-    """Ten 64x64 demo slides, for tiny training runs."""
-    from seggui.core.demo import write_demo
+def demo_folder(tmp_path, _demo_template) -> Path:
+    """Six 512x512 demo slides in the original layout (a copy of its own)."""
+    return Path(shutil.copytree(_demo_template(6, 3, 512), tmp_path / "demo"))
 
-    return write_demo(tmp_path / "small", count=10, seed=5, size=64)
+
+@pytest.fixture
+def small_demo(tmp_path, _demo_template) -> Path:
+    """Ten 64x64 demo slides, for tiny training runs (a copy of its own)."""
+    return Path(shutil.copytree(_demo_template(10, 5, 64), tmp_path / "small"))
