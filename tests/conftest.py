@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# Before any test module imports OpenVINO: its converter's usage reports stay off in the test
+# process as in seggui's own (nothing here may connect beyond 127.0.0.1).
+import seggui.model  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SEGGUI_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

@@ -119,16 +119,23 @@ def test_the_converted_copy_is_cached_and_predicting_through_it_imports_no_tenso
 def test_converting_a_model_sends_no_usage_data(tmp_path):
     """OpenVINO's converter reports each conversion to Google Analytics unless the user opted
     out (and leaves an ID file in ~/intel); offline, the send holds the process ~15 s at exit.
-    seggui's processes send nothing."""
+    seggui's processes send nothing. The child's sockets refuse and log every lookup and
+    connection, so that even a regression reaches no address."""
     import os
     import subprocess
     import sys
 
     pytest.importorskip("openvino")
-    home = tmp_path / "home"
+    home, log = tmp_path / "home", tmp_path / "network.log"
     home.mkdir()
     code = (
-        "import sys\n"
+        "import socket, sys\n"
+        "def refuse(*args, **kwargs):\n"
+        f"    with open({str(log)!r}, 'a') as fh:\n"
+        "        fh.write(repr(args)[:300] + '\\n')\n"
+        "    raise OSError('no network in this test')\n"
+        "socket.getaddrinfo = socket.create_connection = refuse\n"
+        "socket.socket.connect = socket.socket.connect_ex = refuse\n"
         "from seggui.core.registry import bundled_model_path, read_meta\n"
         "from seggui.model.ovcache import build_ir\n"
         "path = bundled_model_path()\n"
@@ -146,5 +153,6 @@ def test_converting_a_model_sends_no_usage_data(tmp_path):
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    assert not log.exists(), log.read_text()  # no lookup, no connection
     assert (tmp_path / "m.xml").exists() and out.stdout.strip() == "None"
     assert not (home / "intel").exists()  # no client ID written for an analytics service
