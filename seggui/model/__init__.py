@@ -13,7 +13,7 @@ import sys
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 # OpenVINO's converter and NNCF send usage data to Google Analytics unless the user opted out
-# in ~/intel, and where there is no network (a hospital's, a cluster node's) each converting
-# process then waits about 15 s at exit for the send to time out. seggui sends nothing: both
-# fall back to their stubs when the telemetry package cannot be imported.
+# in ~/intel; each report forks a process and waits up to 3 s for it (where the fork hangs, as
+# in the training child, its exit waited 16 s). seggui sends nothing: both fall back to their
+# stubs when the telemetry package cannot be imported.
 sys.modules.setdefault("openvino_telemetry", None)

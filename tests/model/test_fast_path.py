@@ -118,7 +118,7 @@ def test_the_converted_copy_is_cached_and_predicting_through_it_imports_no_tenso
 
 def test_converting_a_model_sends_no_usage_data(tmp_path):
     """OpenVINO's converter reports each conversion to Google Analytics unless the user opted
-    out (and leaves an ID file in ~/intel); offline, the send holds the process ~15 s at exit.
+    out (and leaves an ID file in ~/intel); each report forks a process and waits up to 3 s.
     seggui's processes send nothing. The child's sockets refuse and log every lookup and
     connection, so that even a regression reaches no address."""
     import os
