@@ -13,8 +13,9 @@ run. ``--set crops``: the notebook's step on 4 x 512² against seggui's on the s
 the same pixels as 64 crops of 128² and on 16 and 4 such crops (the default crop with
 ``--batch-size 16`` and ``4``), each timed over the same pixels: what a step's fixed cost
 adds per pixel when the crops are small. ``--set execution``: 4 crops of 128² with 1, 4 and 8
-steps in each call of the traced step (Keras's ``steps_per_execution``). The machine is shared and noisy: the variants run in
-turn ``--rounds`` times and each keeps its fastest round.
+steps in each call of the traced step (Keras's ``steps_per_execution``). The machine is
+shared and noisy: the variants run in turn ``--rounds`` times and each keeps its fastest
+round.
 
     python bench/step_cost.py [--set blocks|shapes|crops|execution] [--patch 256] [--batch-size 8]
         [--steps 4] [--rounds 2]

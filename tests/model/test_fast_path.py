@@ -138,8 +138,9 @@ def test_converting_a_model_sends_no_usage_data(tmp_path):
         "socket.socket.connect = socket.socket.connect_ex = refuse\n"
         "from seggui.core.registry import bundled_model_path, read_meta\n"
         "from seggui.model.ovcache import build_ir\n"
+        "from pathlib import Path\n"
         "path = bundled_model_path()\n"
-        f"build_ir(path, read_meta(path), __import__('pathlib').Path({str(tmp_path / 'm.xml')!r}))\n"
+        f"build_ir(path, read_meta(path), Path({str(tmp_path / 'm.xml')!r}))\n"
         "print(sys.modules.get('openvino_telemetry', 'missing'))\n"
     )
     quiet = ("CI", "TF_BUILD", "JENKINS_URL")  # the telemetry's own off switches for CI
