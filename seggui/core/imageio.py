@@ -1,6 +1,9 @@
 """Reading tissue images and annotation masks of any common form, and writing masks back.
 
 Images become float32 RGB in [0, 1] (alpha dropped); masks become uint8 class indices.
+8-bit RGB(A) PNGs and RGB JPEGs, nearly every tile, are decoded by imagecodecs (libpng and
+libjpeg-turbo, already installed for tiffslide): the same pixels in about half Pillow's time
+(BENCHMARKS.md section 41); anything else, or anything it refuses, goes through Pillow.
 Every failure is a :class:`SlideFileError` whose message names the file and the reason, so
 callers can show it on the slide and go on.
 """
@@ -11,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import imagecodecs
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
@@ -100,21 +104,57 @@ def _load(im: Image.Image, path: Path) -> None:
         raise SlideFileError(path, reason) from exc
 
 
+#: (format, Pillow mode) -> imagecodecs decoder, for the files decoded without Pillow.
+_FAST_DECODERS = {
+    ("PNG", "RGB"): imagecodecs.png_decode,
+    ("PNG", "RGBA"): imagecodecs.png_decode,
+    ("JPEG", "RGB"): imagecodecs.jpeg8_decode,
+}
+
+
+def _decode_fast(im: Image.Image, path: Path) -> np.ndarray | None:
+    """8-bit RGB pixels of a common tile, or None where Pillow must decode it (another kind
+    of file, a damaged one whose reason Pillow words, or output of an unexpected form)."""
+    decode = _FAST_DECODERS.get((im.format, im.mode))
+    if decode is None:
+        return None
+    try:
+        data = path.read_bytes()
+        # libjpeg-turbo fills a cut JPEG with grey where Pillow refuses it: whole files only
+        if im.format == "JPEG" and not data.endswith(b"\xff\xd9"):
+            return None
+        arr = decode(data)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    w, h = im.size
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[:2] != (h, w) or arr.shape[2] < 3:
+        return None
+    return arr[..., :3]
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """An image as float32 ``(H, W, 3)`` RGB in [0, 1]; 16-bit data keeps its full range."""
     path = Path(path)
     with _open(path) as im:
-        _load(im, path)
-        if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-            arr = np.asarray(im, dtype=np.float32)
-            top = 65535.0 if arr.max(initial=0) <= 65535 else float(arr.max())
-            arr = np.clip(arr / top, 0.0, 1.0)
-            return np.repeat(arr[..., None], 3, axis=2)
-        if im.mode == "F":
-            arr = np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
-            return np.repeat(arr[..., None], 3, axis=2)
-        rgb = im.convert("RGB") if im.mode != "RGB" else im
-        return np.asarray(rgb, dtype=np.float32) / 255.0
+        fast = _decode_fast(im, path)
+        if fast is not None:
+            return np.divide(fast, 255.0, dtype=np.float32)
+        return pillow_pixels(im, path)
+
+
+def pillow_pixels(im: Image.Image, path: Path) -> np.ndarray:
+    """:func:`read_image`'s result decoded by Pillow, for every kind of file."""
+    _load(im, path)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(im, dtype=np.float32)
+        top = 65535.0 if arr.max(initial=0) <= 65535 else float(arr.max())
+        arr = np.clip(arr / top, 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if im.mode == "F":
+        arr = np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=2)
+    rgb = im.convert("RGB") if im.mode != "RGB" else im
+    return np.asarray(rgb, dtype=np.float32) / 255.0
 
 
 def check_same_size(image: np.ndarray, mask: np.ndarray, mask_path: str | Path) -> None:

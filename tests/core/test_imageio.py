@@ -120,3 +120,96 @@ def test_header_does_not_decode(tmp_path, monkeypatch):
     monkeypatch.setattr("PIL.ImageFile.ImageFile.load", boom)
     h = read_header(path)
     assert (h.width, h.height) == (70, 50)
+
+
+def _tile(h=37, w=53, channels=3):
+    rng = np.random.default_rng(1)
+    smooth = np.cumsum(rng.integers(-4, 5, (h, w, channels)), axis=1)  # compresses like tissue
+    return np.clip(128 + smooth, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["png-rgb", "png-rgba", "png-interlaced", "png-rgb-trns", "png-level1", "jpeg", "jpeg-444"],
+)
+def test_common_tiles_decode_to_pillows_pixels(tmp_path, kind, monkeypatch):
+    """The imagecodecs path gives exactly the pixels Pillow gives, and is the one taken."""
+    rgba = kind == "png-rgba"
+    arr = _tile(channels=4 if rgba else 3)
+    path = tmp_path / ("x.jpg" if kind.startswith("jpeg") else "x.png")
+    options = {
+        "png-interlaced": {"interlace": 1},  # Pillow writes no Adam7; re-saved below instead
+        "png-rgb-trns": {"transparency": (1, 2, 3)},
+        "png-level1": {"compress_level": 1},
+        "jpeg": {"quality": 80},
+        "jpeg-444": {"quality": 95, "subsampling": 0},
+    }.get(kind, {})
+    Image.fromarray(arr).save(path, **options)
+    with Image.open(path) as im:
+        expected = imageio.pillow_pixels(im, path)
+    taken = []
+    real = imageio._decode_fast
+    monkeypatch.setattr(imageio, "_decode_fast", lambda im, p: taken.append(1) or real(im, p))
+    got = read_image(path)
+    assert taken and real(Image.open(path), path) is not None
+    assert got.dtype == np.float32 and np.array_equal(got, expected)
+
+
+def test_adam7_png_decodes_to_pillows_pixels(tmp_path):
+    import imagecodecs
+
+    arr = _tile()
+    path = tmp_path / "adam7.png"
+    path.write_bytes(imagecodecs.png_encode(arr))  # imagecodecs' writer; Pillow reads it too
+    with Image.open(path) as im:
+        assert np.array_equal(read_image(path), imageio.pillow_pixels(im, path))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "P", "I;16"])
+def test_other_pngs_go_through_pillow(tmp_path, mode):
+    arr = _tile(channels=1)[..., 0]
+    im = (
+        Image.fromarray(arr).convert(mode)
+        if mode != "I;16"
+        else Image.fromarray(arr.astype(np.uint16) * 257)
+    )
+    path = tmp_path / "x.png"
+    im.save(path)
+    with Image.open(path) as opened:
+        assert imageio._decode_fast(opened, path) is None
+        expected = imageio.pillow_pixels(opened, path)
+    assert np.array_equal(read_image(path), expected)
+
+
+def test_damaged_common_tiles_keep_pillows_reason(tmp_path):
+    """A cut PNG or JPEG fails the fast decoder, and the user still reads Pillow's reason."""
+    for name in ("cut.png", "cut.jpg"):
+        good = tmp_path / f"good-{name}"
+        Image.fromarray(_tile(200, 200)).save(good)
+        cut = tmp_path / name
+        cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+        with pytest.raises(SlideFileError, match="truncated or damaged") as info:
+            read_image(cut)
+        assert info.value.path == cut
+
+
+@pytest.mark.parametrize("suffix", ["png", "jpg"])
+def test_garbled_common_tiles_fail_where_pillow_fails(tmp_path, suffix):
+    """Bytes overwritten inside the data: read_image refuses exactly what Pillow refuses."""
+    good = tmp_path / f"good.{suffix}"
+    Image.fromarray(_tile(200, 200)).save(good)
+    rng = np.random.default_rng(5)
+    for i, where in enumerate((0.3, 0.5, 0.7, 0.9)):
+        data = bytearray(good.read_bytes())
+        at = int(len(data) * where)
+        data[at : at + 40] = rng.integers(0, 256, 40, dtype=np.uint8).tobytes()
+        path = tmp_path / f"garbled{i}.{suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            with Image.open(path) as im:
+                expected = imageio.pillow_pixels(im, path)
+        except SlideFileError:
+            with pytest.raises(SlideFileError):
+                read_image(path)
+        else:
+            assert np.array_equal(read_image(path), expected)
