@@ -78,12 +78,13 @@ class SlideTableModel(QAbstractTableModel):
         "likely wrong",
         COL_AUDIT: "Mean IoU against the annotation of models that never trained on the slide "
         "(Model > Audit labels): sort ascending for the worst first. In our measurements it "
-        "found broken masks better than the mIoU column on average and in two runs of three, "
+        "found broken masks better than the mIoU column on average and in two runs of four, "
         "when its models learned (the audit warns when they did not)",
         COL_BOTH: "Mean of the slide's ranks in the mIoU and the Audit columns (0 the folder's "
         "worst in both, 1 its best): sort ascending for the worst first. "
-        "In our measurements it found broken masks better than the mIoU column in three runs "
-        "of three and better than the Audit column in two (BENCHMARKS.md section 37)",
+        "In our measurements it found broken masks best on average, better than the mIoU "
+        "column in three runs of four (slightly worse in one) and better than the Audit "
+        "column in three (BENCHMARKS.md sections 37 and 42)",
         COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
         COL_SPLIT: "Training or test part of the folder's split; 'slide' for a whole slide, "
