@@ -130,7 +130,7 @@ def _tile(h=37, w=53, channels=3):
 
 @pytest.mark.parametrize(
     "kind",
-    ["png-rgb", "png-rgba", "png-interlaced", "png-rgb-trns", "png-level1", "jpeg", "jpeg-444"],
+    ["png-rgb", "png-rgba", "png-rgb-trns", "png-level1", "jpeg", "jpeg-444"],
 )
 def test_common_tiles_decode_to_pillows_pixels(tmp_path, kind, monkeypatch):
     """The imagecodecs path gives exactly the pixels Pillow gives, and is the one taken."""
@@ -138,7 +138,6 @@ def test_common_tiles_decode_to_pillows_pixels(tmp_path, kind, monkeypatch):
     arr = _tile(channels=4 if rgba else 3)
     path = tmp_path / ("x.jpg" if kind.startswith("jpeg") else "x.png")
     options = {
-        "png-interlaced": {"interlace": 1},  # Pillow writes no Adam7; re-saved below instead
         "png-rgb-trns": {"transparency": (1, 2, 3)},
         "png-level1": {"compress_level": 1},
         "jpeg": {"quality": 80},
@@ -155,14 +154,47 @@ def test_common_tiles_decode_to_pillows_pixels(tmp_path, kind, monkeypatch):
     assert got.dtype == np.float32 and np.array_equal(got, expected)
 
 
-def test_adam7_png_decodes_to_pillows_pixels(tmp_path):
-    import imagecodecs
+def _adam7_png(rgb: np.ndarray) -> bytes:
+    """An interlaced (Adam7) RGB PNG: neither Pillow nor imagecodecs writes one."""
+    import struct
+    import zlib
 
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    h, w = rgb.shape[:2]
+    rows = []
+    for x0, y0, dx, dy in (
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ):
+        sub = rgb[y0::dy, x0::dx]
+        rows += [b"\0" + row.tobytes() for row in sub if sub.shape[1]]
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_adam7_png_decodes_to_pillows_pixels(tmp_path):
     arr = _tile()
     path = tmp_path / "adam7.png"
-    path.write_bytes(imagecodecs.png_encode(arr))  # imagecodecs' writer; Pillow reads it too
+    path.write_bytes(_adam7_png(arr))
     with Image.open(path) as im:
-        assert np.array_equal(read_image(path), imageio.pillow_pixels(im, path))
+        assert im.info.get("interlace") == 1
+        assert imageio._decode_fast(im, path) is not None
+        assert np.array_equal(imageio.pillow_pixels(im, path), arr / np.float32(255))
+    assert np.array_equal(read_image(path), arr / np.float32(255))
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "P", "I;16"])
