@@ -31,7 +31,7 @@ def files(tmp: Path) -> dict[str, Path]:
     from seggui.core.demo import write_demo
 
     demo = write_demo(tmp / "demo", count=1, seed=3)
-    out = {"demo tile, PNG RGBA 512x512": next((demo / "images").iterdir())}
+    out = {"demo tile, PNG RGBA": next((demo / "images").iterdir())}
     for name, label in (("glas-test", "GlaS, PNG RGB"), ("gleason", "Gleason, JPEG RGB")):
         images = sorted((SHARED / name / "images").glob("*"))
         if images:
@@ -53,7 +53,8 @@ def main() -> int:
             return pillow_pixels(im, path)
 
     rows = []
-    for label, path in files(Path(tempfile.mkdtemp(prefix="seggui-decode-"))).items():
+    tmp = tempfile.TemporaryDirectory(prefix="seggui-decode-")
+    for label, path in files(Path(tmp.name)).items():
         if not np.array_equal(read_image(path), with_pillow(path)):
             raise SystemExit(f"{path}: read_image and Pillow differ")
         readers = {"pillow": partial(with_pillow, path), "seggui": partial(read_image, path)}
@@ -70,6 +71,7 @@ def main() -> int:
                 "speedup": best["pillow"] / best["seggui"],
             }
         )
+    tmp.cleanup()
     print(table(rows, ["file", "pillow_ms", "read_image_ms", "speedup"]))
     save("decode", {"benchmark": "decode", "machine": machine(), "rows": rows})
     return 0
