@@ -150,7 +150,8 @@ def test_common_tiles_decode_to_pillows_pixels(tmp_path, kind, monkeypatch):
     real = imageio._decode_fast
     monkeypatch.setattr(imageio, "_decode_fast", lambda im, p: taken.append(1) or real(im, p))
     got = read_image(path)
-    assert taken and real(Image.open(path), path) is not None
+    with Image.open(path) as im:
+        assert taken and real(im, path) is not None
     assert got.dtype == np.float32 and np.array_equal(got, expected)
 
 
