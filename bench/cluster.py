@@ -81,7 +81,7 @@ def model_for(folder: Path) -> Path:
 def local_cluster(workers: int, threads: int):
     from distributed import Client, LocalCluster
 
-    from seggui.model.cluster import local_env
+    from seggui.model.cluster import local_env, loopback_cluster_options
 
     env = local_env(workers)  # what --workers N gives: no limit for one worker
     if threads < (os.cpu_count() or 1):
@@ -89,9 +89,8 @@ def local_cluster(workers: int, threads: int):
     lc = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address=None,
         env=env,
+        **loopback_cluster_options(),
     )
     return lc, Client(lc)
 

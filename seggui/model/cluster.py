@@ -45,6 +45,18 @@ def local_env(workers: int) -> dict[str, str]:
     }
 
 
+def loopback_cluster_options() -> dict:
+    """Options that keep a ``LocalCluster`` on 127.0.0.1 with no dashboard. Dask's scheduler
+    serves its health and metrics pages even without a dashboard, by default on port 8787:
+    on a port the system picks instead, two clusters (or a lab's own Dask) never contend for
+    it."""
+    return {
+        "host": "127.0.0.1",
+        "dashboard_address": None,
+        "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+    }
+
+
 @contextmanager
 def open_client(spec: ClusterSpec) -> Iterator:
     """A Dask client for ``spec`` (checked first: a refused address is never connected to);
@@ -59,9 +71,8 @@ def open_client(spec: ClusterSpec) -> Iterator:
                 n_workers=spec.workers,
                 threads_per_worker=1,
                 processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
                 env=local_env(spec.workers),
+                **loopback_cluster_options(),
             ) as cluster,
             Client(cluster) as client,
         ):

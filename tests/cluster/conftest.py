@@ -15,16 +15,15 @@ def cluster():
     """Two worker processes of one thread each, listening on 127.0.0.1 only."""
     from distributed import Client, LocalCluster
 
-    from seggui.model.cluster import local_env
+    from seggui.model.cluster import local_env, loopback_cluster_options
 
     with (
         LocalCluster(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
             env=local_env(2),
+            **loopback_cluster_options(),
         ) as lc,
         Client(lc) as client,
     ):

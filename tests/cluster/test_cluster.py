@@ -153,11 +153,29 @@ def test_address_checks():
         check_spec(ClusterSpec("10.0.0.1", tls_ca="ca.pem"))
 
 
+def test_a_local_cluster_serves_nothing_on_the_dashboard_port():
+    """A lab's own Dask (or another seggui run) holding port 8787 is left alone: the local
+    cluster's scheduler answers health checks on a port of its own, on loopback."""
+    import warnings
+
+    from seggui.core.cluster_address import ClusterSpec
+    from seggui.model.cluster import open_client
+
+    with socket.socket() as taken, warnings.catch_warnings():
+        warnings.simplefilter("error")  # Dask warns when it falls back from a taken port
+        with contextlib.suppress(OSError):
+            taken.bind(("127.0.0.1", 8787))
+        with open_client(ClusterSpec(workers=1)) as client:
+            http = client.cluster.scheduler.http_server
+            assert http.address == "127.0.0.1"
+            assert http.port not in (0, 8787)
+
+
 def test_a_tls_cluster_on_loopback_works(folder, tmp_path):
     from distributed import LocalCluster
     from distributed.security import Security
 
-    from seggui.model.cluster import local_env
+    from seggui.model.cluster import local_env, loopback_cluster_options
 
     pem = make_certificates(tmp_path)
     files = {k: str(v) for k, v in pem.items()}
@@ -174,11 +192,10 @@ def test_a_tls_cluster_on_loopback_works(folder, tmp_path):
     with LocalCluster(
         n_workers=1,
         threads_per_worker=1,
-        host="127.0.0.1",
         protocol="tls://",
         security=security,
-        dashboard_address=None,
         env=local_env(1),
+        **loopback_cluster_options(),
     ) as lc:
         where = lc.scheduler_address
         assert where.startswith("tls://127.0.0.1:")
