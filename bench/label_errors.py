@@ -143,12 +143,36 @@ def combined_rows(in_sample: dict, oos: dict, bad: set[str]) -> list:
     return rows
 
 
-def rescore(dump: Path) -> int:
+def edge_rows(in_sample: dict, oos: dict, edges: dict[str, float], bad: set[str]) -> list:
+    """The masks' edge fit alone (no model), and the list's Both column: the mean rank of
+    the in-sample mIoU, the out-of-sample mIoU and the edge fit (where the audit kept it)."""
+    from seggui.core.ranking import mean_rank
+
+    scores = [{n: v["miou"] for n, v in in_sample.items()}, {n: v["miou"] for n, v in oos.items()}]
+    if not all(np.isnan(v) for v in edges.values()):
+        scores.append(edges)
+    both = mean_rank(*scores)
+    rows = []
+    for label, scores in (
+        ("edge fit of the annotation (no model)", edges),
+        ("the list's Both: mean rank of mIoU in sample, mIoU out of sample, edge fit", both),
+    ):
+        auroc, precision = auroc_and_precision(scores, bad)
+        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})
+    return rows
+
+
+def rescore(dump: Path, images: Path | None) -> int:
     """Rank again from the predictions a ``--dump`` run kept (confidence and margin come
-    from the 8-bit probabilities, so "calibrated" can differ in the last digits)."""
+    from the 8-bit probabilities, so "calibrated" can differ in the last digits); the edge
+    fits need the slides' images (``--images``, or the folder the run recorded)."""
     from types import SimpleNamespace
 
+    from seggui.core.edge_fit import edge_evidence, masks_follow_edges
+    from seggui.core.imageio import read_image
+
     meta = json.loads((dump / "corrupted.json").read_text())
+    images = images or (Path(meta["images"]) if "images" in meta else None)
     rows = []
     sources = {}
     for source, label in SOURCES.items():
@@ -165,6 +189,17 @@ def rescore(dump: Path) -> int:
                 per_slide[path.stem] = poolings(pred, d["truth"], meta["classes"])
         rows += ranking_rows(per_slide, set(meta["corrupted"]), label)
     rows += combined_rows(sources["in_sample"], sources["oos"], set(meta["corrupted"]))
+    if images is not None:
+        edges, following = {}, 0
+        for path in sorted((dump / "in_sample").glob("*.npz")):
+            image = next(images.glob(f"{path.stem}.*"))
+            with np.load(path) as d:
+                edges[path.stem], follows = edge_evidence(read_image(image), d["truth"])
+            following += follows
+        print(f"masks following their images' edges: {following} of {len(edges)}")
+        if not masks_follow_edges(following, len(edges)):
+            edges = dict.fromkeys(edges, float("nan"))
+        rows += edge_rows(sources["in_sample"], sources["oos"], edges, set(meta["corrupted"]))
     print(f"{dump}: {len(meta['corrupted'])} corrupted of {len(per_slide)} slides")
     print(table(rows, ["ranking", "auroc", "precision_at_k"]))
     return 0
@@ -190,9 +225,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dump", type=Path, help="save every prediction here, for analysis")
     parser.add_argument("--rescore", type=Path, help="rank again from a --dump folder, no training")
+    parser.add_argument("--images", type=Path, help="with --rescore: the slides' images")
     args = parser.parse_args()
     if args.rescore:
-        return rescore(args.rescore)
+        return rescore(args.rescore, args.images)
     if not args.folder:
         parser.error("a folder (or --rescore DIR) is needed")
 
@@ -233,7 +269,9 @@ def main() -> int:
     print(f"{work}: {len(bad)} of {len(scorable)} masks corrupted", file=sys.stderr)
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
-        (args.dump / "corrupted.json").write_text(json.dumps({"corrupted": bad, "classes": n}))
+        images = str(Path(args.folder, "images").resolve())
+        meta = {"corrupted": bad, "classes": n, "images": images}
+        (args.dump / "corrupted.json").write_text(json.dumps(meta))
 
     settings = {"epochs": args.epochs, "time_budget_s": args.budget_s}
     t = time.monotonic()
@@ -259,10 +297,13 @@ def main() -> int:
     )
     audit_s = time.monotonic() - t
     assert all(oos[name]["label_quality"] == q.label_quality for name, q in audit.slides.items())
+    edges = {name: q.edge_fit for name, q in audit.slides.items() if name in in_sample}
+    print(f"masks following their images' edges: {audit.settings['masks_following_edges']}")
 
     rows = ranking_rows(in_sample, set(bad), SOURCES["in_sample"])
     rows += ranking_rows(oos, set(bad), SOURCES["oos"])
     rows += combined_rows(in_sample, oos, set(bad))
+    rows += edge_rows(in_sample, oos, edges, set(bad))
 
     def clean_test_miou(result) -> float:
         p = Predictor(noisy_model(result), result.meta.depth)

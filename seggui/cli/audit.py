@@ -89,13 +89,15 @@ def run(args) -> int:
     )
     if result is not None and result.weak:
         print(f"warning: {result.caution()}", file=sys.stderr)
+    if result is not None and "masks_following_edges" in result.settings:
+        _say_edges(*result.settings["masks_following_edges"])
     if args.json:
         out = {
             "model": model_name,
             "folds": result.folds if result is not None else 0,
             "skill": data.get("skill"),
             "slides": [
-                {"name": row["name"], "miou": row.get("miou")}
+                {"name": row["name"], "miou": row.get("miou"), "edge_fit": row.get("edge_fit")}
                 | {
                     k: row[k]
                     for k in (
@@ -135,6 +137,17 @@ def run(args) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _say_edges(following: int, checked: int) -> None:
+    """Whether the edge fit ranks in this folder (its masks follow their images' edges)."""
+    from seggui.core.edge_fit import masks_follow_edges
+
+    if masks_follow_edges(following, checked):
+        used = "it ranks in the list's Both column"
+    else:
+        used = "their edge fit is left out of the ranking"
+    print(f"{following} of {checked} masks follow their images' edges: {used}", file=sys.stderr)
 
 
 def _fold_models(ctx, settings, args, model_name, bar, started, spec):

@@ -144,6 +144,7 @@ class AuditResult:
                 row.get("out_of_sample", True),
                 float("nan") if row.get("softmin") is None else row["softmin"],
                 float("nan") if row.get("miou") is None else row["miou"],
+                float("nan") if row.get("edge_fit") is None else row["edge_fit"],
             )
             fold_of[row["name"]] = row.get("fold", -1)
         return cls(

@@ -125,14 +125,19 @@ class SlideFacts:
         return bool(self._audit)
 
     def both(self, name: str) -> float | None:
-        """The mean of the slide's rank percentiles in the active model's mIoU and in the
-        audit's (0: worst of the folder in both, 1: best in both), among the slides that have
-        both; None without an audit."""
+        """The mean of the slide's rank percentiles in the active model's mIoU, in the
+        audit's, and in its edge fit (0: worst of the folder in all, 1: best), among the
+        slides that have them all; None without an audit. An audit saved before edge fits
+        were scored ranks by the two mIoUs."""
         if not self._audit:
             return None
         if self._both is None:
             audit = {n: q.miou for n, q in self._audit.items()}
-            self._both = mean_rank({n: self.miou(n) for n in audit}, audit)
+            scores = [{n: self.miou(n) for n in audit}, audit]
+            edges = {n: q.edge_fit for n, q in self._audit.items()}
+            if not all(math.isnan(v) for v in edges.values()):
+                scores.append(edges)
+            self._both = mean_rank(*scores)
         return self._both.get(name)
 
     def set_quality(self, name: str, quality: SlideQuality | None) -> None:

@@ -47,7 +47,8 @@ def annotated_probability(probs_u8: np.ndarray, truth: np.ndarray) -> np.ndarray
 class SlideQuality:
     """A slide's label quality (low: annotation likely wrong), uncertainty and issue pixels,
     the soft-minimum label score (Lad & Mueller, cleanlab), and where the audit made it, the
-    mIoU of its fold model's prediction against the annotation."""
+    mIoU of its fold model's prediction against the annotation and how well the mask's
+    boundaries sit on the image's edges (:func:`~seggui.core.edge_fit.edge_fit`)."""
 
     label_quality: float
     uncertainty: float
@@ -55,6 +56,7 @@ class SlideQuality:
     out_of_sample: bool = False
     softmin: float = float("nan")
     miou: float = float("nan")
+    edge_fit: float = float("nan")
 
     def to_json(self) -> dict:
         out = {
@@ -66,6 +68,8 @@ class SlideQuality:
         }
         if not math.isnan(self.miou):
             out["miou"] = round(self.miou, 6)
+        if not math.isnan(self.edge_fit):
+            out["edge_fit"] = round(self.edge_fit, 6)
         return out
 
 

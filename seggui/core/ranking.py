@@ -1,10 +1,11 @@
-"""Rankings that combine two per-slide scores.
+"""Rankings that combine per-slide scores.
 
 The active model scored every slide (most of them it trained on); an audit's fold models
-scored each slide without having trained on it. They fail on different slides, so a slide
-low in both is more likely to carry a broken mask than one low in either: the mean of its
-two rank percentiles found broken masks better than either score alone in our measurements
-(BENCHMARKS.md sections 30, 32 and 35).
+scored each slide without having trained on it; the edge fit asks no model at all whether
+the mask's boundaries sit on the image's edges. They fail on different slides, so a slide
+low in all is more likely to carry a broken mask than one low in any: the mean of its rank
+percentiles found broken masks better than any score alone on average (BENCHMARKS.md
+sections 37, 42 and 43).
 """
 
 from __future__ import annotations

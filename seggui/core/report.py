@@ -19,8 +19,9 @@ def scores_csv(facts: SlideFacts) -> str:
     """One row per slide of the open folder; empty cells where a slide has no score (yet).
 
     ``label_quality`` and its neighbours are in sample (the active model); ``audit_*`` are out
-    of sample, from the folder's last audit, where it still holds; ``both_rank`` is the mean of
-    the slide's rank percentiles in ``miou`` and ``audit_miou``."""
+    of sample, from the folder's last audit, where it still holds (``audit_edge_fit`` needs no
+    model: how well the mask's boundaries sit on the image's edges); ``both_rank`` is the mean
+    of the slide's rank percentiles in ``miou``, ``audit_miou`` and ``audit_edge_fit``."""
     classes = facts.ctx.classes
     out = io.StringIO()
     writer = csv.writer(out)
@@ -42,6 +43,7 @@ def scores_csv(facts: SlideFacts) -> str:
             "audit_miou",
             "audit_label_quality",
             "audit_softmin",
+            "audit_edge_fit",
             "both_rank",
             "problem",
         ]
@@ -58,9 +60,9 @@ def scores_csv(facts: SlideFacts) -> str:
             else ["", "", "", ""]
         )
         audit = (
-            [_num(a.miou), _num(a.label_quality), _num(a.softmin)]
+            [_num(a.miou), _num(a.label_quality), _num(a.softmin), _num(a.edge_fit)]
             if a is not None
-            else ["", "", ""]
+            else ["", "", "", ""]
         )
         writer.writerow(
             [

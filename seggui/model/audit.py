@@ -27,6 +27,7 @@ import numpy as np
 from seggui.core.audit import AuditResult, assign_folds, audit_key
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
+from seggui.core.edge_fit import edge_evidence, masks_follow_edges
 from seggui.core.folder import FolderContext
 from seggui.core.imageio import SlideFileError, read_image, read_pair
 from seggui.core.metrics import Scores
@@ -77,6 +78,7 @@ class FoldResult:
     cancelled: bool = False
     correct: int = 0  # annotated pixels predicted as annotated
     truth_counts: np.ndarray | None = None  # annotated pixels per class
+    following: int = 0  # masks that fit their image's edges better than shifted
 
 
 def plan_folds(ctx: FolderContext, folds: int, seed: int) -> list[FoldPlan]:
@@ -108,7 +110,7 @@ def fold_settings(settings: TrainSettings) -> TrainSettings:
 def scoring_seconds(
     settings: TrainSettings, n_classes: int, samples: list[Slide], pixels: int
 ) -> float:
-    """How long making a fold model's predictor and predicting ``pixels`` takes here: measured
+    """How long making a fold model's predictor and scoring ``pixels`` takes here: measured
     on an untrained model of the fold's size (conversion and tracing included), with the
     first of ``samples`` that reads."""
     from seggui.model.unet import build_unet
@@ -130,7 +132,8 @@ def scoring_seconds(
         predictor.predict(image)
         first = time.monotonic() - started
         again = time.monotonic()
-        predictor.predict(image)
+        predicted = predictor.predict(image)
+        edge_evidence(image, predicted.labels)  # scored beside the mIoU for every slide
         per_pixel = (time.monotonic() - again) / max(1, image.shape[0] * image.shape[1])
         _MEASURED[key] = (first, per_pixel)
     first, per_pixel = _MEASURED[key]
@@ -251,6 +254,10 @@ def run_audit(
     result.settings["fold_val_iou"] = [round(float(r.best_val_iou), 4) for r in results]
     result.settings["fold_fit_seconds"] = [r.fit_seconds for r in results]
     result.settings["parallel"] = client is not None
+    following = sum(r.following for r in results)
+    result.settings["masks_following_edges"] = [following, len(result.slides)]
+    if not masks_follow_edges(following, len(result.slides)):  # the edge fit ranks nothing here
+        result.slides = {n: replace(q, edge_fit=float("nan")) for n, q in result.slides.items()}
     counts = sum((r.truth_counts for r in results if r.truth_counts is not None), np.zeros(1))
     correct = sum(r.correct for r in results)
     result.pixels = (correct, int(counts.max()), int(counts.sum()))
@@ -273,11 +280,14 @@ def _score(
         result.problems.append({"name": slide.name, "reason": str(exc)})
         return
     # One confusion matrix over the annotated pixels gives the mIoU and the skill's counts.
+    fit, follows = edge_evidence(image, truth)
     scores = Scores.compare(truth, pred.labels, len(ctx.classes))
     result.slides[slide.name] = replace(
         slide_quality(pred.probs, pred.labels, pred.margin, truth, out_of_sample=True),
         miou=scores.miou,
+        edge_fit=fit,
     )
+    result.following += follows
     result.fold_of[slide.name] = fold
     result.correct += int(np.trace(scores.confusion))
     counts = scores.confusion.sum(axis=1)

@@ -124,7 +124,7 @@ def test_quality_summed_tile_by_tile_equals_the_whole_slides():
     assert abs(got.uncertainty - (1 - margin.astype(np.float64).mean())) < 1e-6
 
 
-def test_both_ranks_slides_by_their_mean_rank_in_miou_and_audit(small_demo):
+def test_both_ranks_slides_by_their_mean_rank_in_miou_audit_and_edge_fit(small_demo):
     from seggui.core.ranking import mean_rank, percentile_ranks
 
     assert percentile_ranks(np.array([3.0, 1.0, 2.0, 2.0, 5.0])).tolist() == [
@@ -157,4 +157,16 @@ def test_both_ranks_slides_by_their_mean_rank_in_miou_and_audit(small_demo):
     facts.set_scores(a, Scores.compare(truth, 1 - truth, n))  # a now fails in sample too
     # a ties with c in sample (ranks 1.5/3 each): a (1.5/3 + 2/3) / 2, c (1.5/3 + 1/3) / 2.
     assert facts.both(a) == pytest.approx(7 / 12) and facts.both(c) == pytest.approx(5 / 12)
+    # An audit that scored edge fits ranks by them too: c's boundaries follow the image best.
+    edges = {a: 1.1, b: 1.3, c: 1.6}
+    facts.set_audit(
+        {
+            k: SlideQuality(0.5, 0.1, 0, out_of_sample=True, miou=v, edge_fit=edges[k])
+            for k, v in audit.items()
+        }
+    )
+    # a (1.5/3 + 2/3 + 1/3) / 3, b (3/3 + 3/3 + 2/3) / 3, c (1.5/3 + 1/3 + 3/3) / 3.
+    assert facts.both(a) == pytest.approx(1 / 2)
+    assert facts.both(b) == pytest.approx(8 / 9) and facts.both(c) == pytest.approx(11 / 18)
+    assert float(_rows(facts)[c]["audit_edge_fit"]) == 1.6
     facts.reviews.close()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 from PIL import Image
 
 from seggui.core.audit import assign_folds, audit_key, load_audit, save_audit, skill
+from seggui.core.edge_fit import edge_fit
 from seggui.core.folder import open_folder
-from seggui.core.imageio import read_mask
+from seggui.core.imageio import read_mask, read_pair
 from seggui.core.metrics import Scores
 from seggui.model.audit import AUDIT_PATCH, fold_settings, run_audit
 from seggui.model.train import TrainSettings
@@ -69,8 +71,15 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
         abs(again.slides[n].softmin - q.softmin) < 1e-6
         and abs(again.slides[n].label_quality - q.label_quality) < 1e-6
         and abs(again.slides[n].miou - q.miou) < 1e-6
+        and abs(again.slides[n].edge_fit - q.edge_fit) < 1e-6
         for n, q in result.slides.items()
     )
+    # the edge fit is the mask's own, whatever the model predicted; the demo's masks follow
+    # their images' edges, so it counts
+    assert result.settings["masks_following_edges"] == [10, 10]
+    slide = ctx.scan.get(train[0])
+    image, truth = read_pair(slide.image_path, slide.mask_path, ctx.classes)
+    assert result.slides[train[0]].edge_fit == edge_fit(image, truth)
     # An audit saved when scores meant something else (no format; format 2, before each
     # slide had its mIoU) is not reused.
     path = ctx.workspace / "audit.json"
@@ -93,6 +102,23 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
     assert audit_key(ctx2) != result.key and load_audit(ctx2) is None
 
 
+def test_masks_off_their_images_edges_leave_the_edge_fit_out(small_demo):
+    """Where the folder's masks do not follow its images' edges (here: every mask moved off
+    them), the edge fit would rank noise: the audit leaves it out and says so."""
+    ctx = open_folder(small_demo)
+    for slide in ctx.slides:
+        with Image.open(slide.mask_path) as im:
+            moved = Image.fromarray(np.roll(np.asarray(im), (32, 32), axis=(0, 1)), "P")
+            moved.putpalette(im.getpalette())
+        moved.save(slide.mask_path)
+    result = run_audit(open_folder(small_demo), TrainSettings(epochs=1, **TINY), folds=2)
+    # (on these 64-pixel tiles the check's further shift of 32 brings each mask back on its
+    # edges, so no moved mask beats its shifted copy)
+    assert result.settings["masks_following_edges"] == [0, 10]
+    assert all(math.isnan(q.edge_fit) for q in result.slides.values())
+    assert all(not math.isnan(q.miou) for q in result.slides.values())
+
+
 def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     from seggui.core.classes import ClassSet
     from seggui.model import store
@@ -112,6 +138,7 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     assert data["folds"] == 2 and data["model"] == str(tiny)
     weak = data["skill"] is None or data["skill"] < 0.3
     assert ("warning: The fold models learned little" in result.stderr) == weak
+    assert "10 of 10 masks follow their images' edges: it ranks" in result.stderr
     assert len(data["slides"]) == 10
     row = data["slides"][0]
     assert set(row) == {
@@ -122,7 +149,9 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
         "issue_pixels",
         "out_of_sample",
         "softmin",
+        "edge_fit",
     }
+    assert all(r["edge_fit"] >= 0 for r in data["slides"])  # no model needed: every slide
     mious = [r["miou"] for r in data["slides"]]
     assert mious == sorted(mious)  # worst first
     assert (small_demo / ".seggui" / "audit.json").exists()

@@ -80,11 +80,12 @@ class SlideTableModel(QAbstractTableModel):
         "(Model > Audit labels): sort ascending for the worst first. In our measurements it "
         "found broken masks better than the mIoU column on average and in two runs of four, "
         "when its models learned (the audit warns when they did not)",
-        COL_BOTH: "Mean of the slide's ranks in the mIoU and the Audit columns (0 the folder's "
-        "worst in both, 1 its best): sort ascending for the worst first. "
-        "In our measurements it found broken masks best on average, better than the mIoU "
-        "column in three runs of four (slightly worse in one) and better than the Audit "
-        "column in three (BENCHMARKS.md sections 37 and 42)",
+        COL_BOTH: "Mean of the slide's ranks in the mIoU column, the Audit column and the "
+        "mask's edge fit (how well its boundaries sit on the image's edges; left out where "
+        "the folder's masks do not follow edges): 0 the folder's worst, 1 its best; sort "
+        "ascending for the worst first. In our measurements it found broken masks better than "
+        "the mIoU column in three runs of three, and better than the two columns' mean rank "
+        "alone (BENCHMARKS.md section 43)",
         COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
         COL_SPLIT: "Training or test part of the folder's split; 'slide' for a whole slide, "
