@@ -12,7 +12,7 @@ did (BENCHMARKS.md section 43). Its smoothing was fixed on two runs before a thi
 Not every folder's masks follow edges: Gleason patterns are regions whose borders cross
 tissue without a sharp edge. So the audit checks the folder first: each mask against itself
 shifted by :data:`SHIFT` pixels. Where fewer than :data:`FOLLOWING_SHARE` of the masks fit
-better than their shifted copies (GlaS 37 of 40, Gleason 7 of 11), the edge fit says
+better than their shifted copies (GlaS 38 of 40, Gleason 7 of 11), the edge fit says
 nothing about that folder and is left out of the ranking.
 """
 
