@@ -106,6 +106,21 @@ class AuditResult:
             "unreliable. Give the audit more time, or sort by mIoU."
         )
 
+    @property
+    def uses_edges(self) -> bool:
+        """Whether the slides' edge fits rank in the Both column (the folder's masks follow
+        their images' edges)."""
+        return any(not math.isnan(q.edge_fit) for q in self.slides.values())
+
+    def advice(self) -> str:
+        """Which sort to use now, for the user when the audit is not :attr:`weak`."""
+        scores = (
+            "the mIoU, the Audit and the masks' edge fit"
+            if self.uses_edges
+            else "the mIoU and the Audit columns (these masks do not follow their images' edges)"
+        )
+        return f"Sort the list by its Both column, worst first: it ranks by {scores}."
+
     def ranked(self) -> list[tuple[str, SlideQuality]]:
         """Slides worst first (lowest out-of-sample mIoU); slides without a mask last."""
 

@@ -53,6 +53,7 @@ class AuditDone:
     slides: int
     seconds: float
     caution: str = ""  # the audit's models learned too little to rank: what to tell the user
+    advice: str = ""  # otherwise, which sort to use
 
 
 @dataclass

@@ -125,7 +125,11 @@ def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:
         _emit(events.RunCancelled())
         return 0
     path = save_audit(ctx.workspace, result)
-    _emit(events.AuditDone(str(path), len(result.slides), result.seconds, result.caution()))
+    _emit(
+        events.AuditDone(
+            str(path), len(result.slides), result.seconds, result.caution(), result.advice()
+        )
+    )
     return 0
 
 

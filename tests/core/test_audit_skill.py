@@ -30,3 +30,16 @@ def test_weak_audits_say_so_and_the_facts_survive_saving():
     old = strong.to_json()
     del old["skill"], old["pixels"]  # saved before the skill was kept
     assert math.isnan(AuditResult.from_json(old).skill)
+
+
+def test_the_advice_names_the_scores_both_ranks_by():
+    from seggui.core.quality import SlideQuality
+
+    with_edges = {"a": SlideQuality(0.5, 0.1, 0, True, miou=0.4, edge_fit=1.2)}
+    result = AuditResult("k", 3, {}, with_edges, pixels=(900, 520, 1000))
+    assert result.uses_edges and "Both column" in result.advice()
+    assert "edge fit" in result.advice() and "do not follow" not in result.advice()
+    again = AuditResult.from_json(result.to_json())
+    assert again.slides["a"].edge_fit == 1.2 and again.uses_edges
+    without = AuditResult("k", 3, {}, {"a": SlideQuality(0.5, 0.1, 0, True, miou=0.4)})
+    assert not without.uses_edges and "do not follow their images' edges" in without.advice()

@@ -389,3 +389,4 @@ def test_audit_labels_from_the_panel(qtbot, window, small_demo):
     status = panel.run.status.text()
     assert saved.pixels[2] > 0 and panel.last_result.caution == saved.caution()
     assert ("learned little" in status) == saved.weak, status
+    assert ("Sort the list by its Both column" in status) == (not saved.weak), status

@@ -163,8 +163,7 @@ class ModelsController:
             else:
                 self.feedback.status(
                     f"The Audit column holds the out-of-sample mIoU of {len(result.slides)} "
-                    f"slides ({result.folds} folds, skill {result.skill:.2f}): sort it for the "
-                    "likeliest broken masks first"
+                    f"slides ({result.folds} folds, skill {result.skill:.2f}). {result.advice()}"
                 )
 
     def train_for_folder(self) -> None:

@@ -81,11 +81,7 @@ class RunView(QWidget):
         elif isinstance(event, events.AuditDone):
             self.status.setText(
                 f"Audit finished: {event.slides} slides scored out of sample in "
-                f"{event.seconds:.0f} s. "
-                + (
-                    event.caution
-                    or "Sort the list by its Audit column, worst first, beside the mIoU sort."
-                )
+                f"{event.seconds:.0f} s. " + (event.caution or event.advice)
             )
             self.time_left.setText("")
         elif isinstance(event, events.RunCancelled):
