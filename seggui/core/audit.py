@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,11 +60,14 @@ def assign_folds(names: list[str], folds: int, seed: int = 42) -> dict[str, int]
 
 
 def audit_key(ctx: FolderContext) -> str:
-    """Changes when any mask or the split changes (then an audit must be run again)."""
+    """Changes when any mask or the split changes (then an audit must be run again); the
+    same whether the folder was opened by a relative or an absolute path (``seggui audit
+    DIR`` and the window)."""
     h = hashlib.sha256(json.dumps(ctx.split.to_json(), sort_keys=True).encode())
     for slide in sorted(ctx.slides, key=lambda s: s.name):
         if slide.scorable:
-            h.update(f"{slide.name}|{slide.mask_path}|{file_stamp(slide.mask_path)}".encode())
+            path = os.path.abspath(slide.mask_path)
+            h.update(f"{slide.name}|{path}|{file_stamp(slide.mask_path)}".encode())
     return h.hexdigest()[:24]
 
 

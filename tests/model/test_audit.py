@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -100,6 +101,15 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
     out.save(mask)
     ctx2 = open_folder(small_demo)
     assert audit_key(ctx2) != result.key and load_audit(ctx2) is None
+
+
+def test_an_audit_of_a_folder_given_by_a_relative_path_holds_in_the_window(small_demo, monkeypatch):
+    """``seggui audit DIR`` from the folder's parent and the window (absolute path) agree on
+    the key, so the window shows an audit made on the command line."""
+    monkeypatch.chdir(small_demo.parent)
+    relative = open_folder(small_demo.name)
+    assert not Path(relative.slides[0].mask_path).is_absolute()
+    assert audit_key(relative) == audit_key(open_folder(small_demo.resolve()))
 
 
 def test_masks_off_their_images_edges_leave_the_edge_fit_out(small_demo):
