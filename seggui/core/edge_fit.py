@@ -37,8 +37,9 @@ def boundary_pixels(mask: np.ndarray) -> np.ndarray:
 
 
 def edge_fit(image: np.ndarray, mask: np.ndarray, sigma: float = SIGMA) -> float:
-    """The mean gradient magnitude of ``image`` (H x W x channels, colour channels first) on
-    the boundaries of ``mask`` (H x W class indices), over its mean over the whole image."""
+    """The mean gradient magnitude of ``image`` (H x W x 3, or 4 with an alpha channel that
+    is ignored) on the boundaries of ``mask`` (H x W class indices), over its mean over the
+    whole image."""
     grey = np.asarray(image, dtype=np.float32)[..., :3].mean(axis=-1)
     if grey.shape != mask.shape:
         raise ValueError(f"image {grey.shape} and mask {mask.shape} differ in size")
