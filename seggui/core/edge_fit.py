@@ -7,7 +7,7 @@ none. The score is the mean gradient magnitude on the mask's boundary pixels ove
 image's mean: above 1 where boundaries follow edges, about 1 where they ignore them, and 0
 for a mask with no boundary at all. It is weak alone and needs no model; with the active
 model's and an audit's mIoU in the Both ranking it found broken masks better than those two
-did (BENCHMARKS.md section 43). Its smoothing was fixed on two runs before a third tested it.
+did (BENCHMARKS.md section 43). Its smoothing was fixed on two runs before two more tested it.
 
 Not every folder's masks follow edges: Gleason patterns are regions whose borders cross
 tissue without a sharp edge. So the audit checks the folder first: each mask against itself

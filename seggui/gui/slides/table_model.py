@@ -78,14 +78,14 @@ class SlideTableModel(QAbstractTableModel):
         "likely wrong",
         COL_AUDIT: "Mean IoU against the annotation of models that never trained on the slide "
         "(Model > Audit labels): sort ascending for the worst first. In our measurements it "
-        "found broken masks better than the mIoU column in two runs of five and about as well "
-        "on average; the Both column, which ranks by both and by the masks' edge fit, did "
-        "better (the audit warns when its models learned too little)",
+        "found broken masks better than the mIoU column in two runs of six, worse on average; "
+        "the Both column, which ranks by both and by the masks' edge fit, did better (the "
+        "audit warns when its models learned too little)",
         COL_BOTH: "Mean of the slide's ranks in the mIoU column, the Audit column and the "
         "mask's edge fit (how well its boundaries sit on the image's edges; left out where "
         "the folder's masks do not follow edges): 0 the folder's worst, 1 its best; sort "
         "ascending for the worst first. In our measurements it found broken masks better than "
-        "the mIoU column in three runs of three, and better than the two columns' mean rank "
+        "the mIoU column in four runs of four, and better than the two columns' mean rank "
         "alone (BENCHMARKS.md section 43)",
         COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
