@@ -153,11 +153,11 @@ def edge_rows(in_sample: dict, oos: dict, edges: dict[str, float], bad: set[str]
         scores.append(edges)
     both = mean_rank(*scores)
     rows = []
-    for label, scores in (
+    for label, ranked in (
         ("edge fit of the annotation (no model)", edges),
         ("the list's Both: mean rank of mIoU in sample, mIoU out of sample, edge fit", both),
     ):
-        auroc, precision = auroc_and_precision(scores, bad)
+        auroc, precision = auroc_and_precision(ranked, bad)
         rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})
     return rows
 

@@ -40,24 +40,32 @@ def edge_fit(image: np.ndarray, mask: np.ndarray, sigma: float = SIGMA) -> float
     """The mean gradient magnitude of ``image`` (H x W x 3, or 4 with an alpha channel that
     is ignored) on the boundaries of ``mask`` (H x W class indices), over its mean over the
     whole image."""
-    grey = np.asarray(image, dtype=np.float32)[..., :3].mean(axis=-1)
-    if grey.shape != mask.shape:
-        raise ValueError(f"image {grey.shape} and mask {mask.shape} differ in size")
-    boundary = boundary_pixels(mask)
-    if not boundary.any():
-        return 0.0
-    gradient = ndimage.gaussian_gradient_magnitude(grey, sigma)
-    mean = float(gradient.mean())
-    return float(gradient[boundary].mean()) / mean if mean > 0 else 0.0
+    return _fit(_gradient(image, mask, sigma), mask)
 
 
 def edge_evidence(image: np.ndarray, mask: np.ndarray) -> tuple[float, bool]:
     """The mask's :func:`edge_fit`, and whether it beats the same mask shifted off the
     image's edges by :data:`SHIFT` pixels."""
-    fit = edge_fit(image, mask)
-    return fit, fit > edge_fit(image, np.roll(mask, (SHIFT, SHIFT), axis=(0, 1)))
+    gradient = _gradient(image, mask, SIGMA)
+    fit = _fit(gradient, mask)
+    return fit, fit > _fit(gradient, np.roll(mask, (SHIFT, SHIFT), axis=(0, 1)))
 
 
 def masks_follow_edges(following: int, checked: int) -> bool:
     """Whether a folder's masks follow its images' edges enough for the edge fit to rank."""
     return checked > 0 and following >= FOLLOWING_SHARE * checked
+
+
+def _gradient(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    grey = np.asarray(image, dtype=np.float32)[..., :3].mean(axis=-1)
+    if grey.shape != mask.shape:
+        raise ValueError(f"image {grey.shape} and mask {mask.shape} differ in size")
+    return ndimage.gaussian_gradient_magnitude(grey, sigma)
+
+
+def _fit(gradient: np.ndarray, mask: np.ndarray) -> float:
+    boundary = boundary_pixels(mask)
+    mean = float(gradient.mean())
+    if not boundary.any() or mean <= 0:
+        return 0.0
+    return float(gradient[boundary].mean()) / mean

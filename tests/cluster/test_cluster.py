@@ -165,6 +165,7 @@ def test_a_local_cluster_serves_nothing_on_the_dashboard_port():
         warnings.simplefilter("error")  # Dask warns when it falls back from a taken port
         with contextlib.suppress(OSError):
             taken.bind(("127.0.0.1", 8787))
+            taken.listen()
         with open_client(ClusterSpec(workers=1)) as client:
             http = client.cluster.scheduler.http_server
             assert http.address == "127.0.0.1"
