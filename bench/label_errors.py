@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from common import machine, save, table
+from model_free import auroc_and_precision, dumped_forest, edge_rows
 
 KINDS = ("class swapped over a region", "region erased", "shifted", "another slide's mask")
 
@@ -62,17 +63,6 @@ def corrupt(labels: np.ndarray, kind: int, rng, others: list[np.ndarray], n: int
         oh, ow = min(h, other.shape[0]), min(w, other.shape[1])
         out[:oh, :ow] = other[:oh, :ow]
     return out
-
-
-def auroc_and_precision(scores: dict[str, float], bad: set[str]) -> tuple[float, float]:
-    """Lower score = more suspicious. AUROC and precision among the worst k = len(bad)."""
-    from sklearn.metrics import roc_auc_score
-
-    names = [n for n in scores if not np.isnan(scores[n])]
-    y = [n in bad for n in names]
-    auroc = float(roc_auc_score(y, [-scores[n] for n in names]))
-    worst = sorted(names, key=lambda n: scores[n])[: len(bad)]
-    return auroc, sum(n in bad for n in worst) / len(bad)
 
 
 POOLINGS = {
@@ -143,25 +133,6 @@ def combined_rows(in_sample: dict, oos: dict, bad: set[str]) -> list:
     return rows
 
 
-def edge_rows(in_sample: dict, oos: dict, edges: dict[str, float], bad: set[str]) -> list:
-    """The masks' edge fit alone (no model), and the list's Both column: the mean rank of
-    the in-sample mIoU, the out-of-sample mIoU and the edge fit (where the audit kept it)."""
-    from seggui.core.ranking import mean_rank
-
-    scores = [{n: v["miou"] for n, v in in_sample.items()}, {n: v["miou"] for n, v in oos.items()}]
-    if not all(np.isnan(v) for v in edges.values()):
-        scores.append(edges)
-    both = mean_rank(*scores)
-    rows = []
-    for label, ranked in (
-        ("edge fit of the annotation (no model)", edges),
-        ("the list's Both: mean rank of mIoU in sample, mIoU out of sample, edge fit", both),
-    ):
-        auroc, precision = auroc_and_precision(ranked, bad)
-        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})
-    return rows
-
-
 def rescore(dump: Path, images: Path | None) -> int:
     """Rank again from the predictions a ``--dump`` run kept (confidence and margin come
     from the 8-bit probabilities, so "calibrated" can differ in the last digits); the edge
@@ -199,7 +170,10 @@ def rescore(dump: Path, images: Path | None) -> int:
         print(f"masks following their images' edges: {following} of {len(edges)}")
         if not masks_follow_edges(following, len(edges)):
             edges = dict.fromkeys(edges, float("nan"))
-        rows += edge_rows(sources["in_sample"], sources["oos"], edges, set(meta["corrupted"]))
+        forest = dumped_forest(dump, images, meta["classes"])
+        rows += edge_rows(
+            sources["in_sample"], sources["oos"], edges, forest, set(meta["corrupted"])
+        )
     print(f"{dump}: {len(meta['corrupted'])} corrupted of {len(per_slide)} slides")
     print(table(rows, ["ranking", "auroc", "precision_at_k"]))
     return 0
@@ -298,12 +272,14 @@ def main() -> int:
     audit_s = time.monotonic() - t
     assert all(oos[name]["label_quality"] == q.label_quality for name, q in audit.slides.items())
     edges = {name: q.edge_fit for name, q in audit.slides.items() if name in in_sample}
+    forest = {n: q.forest_miou for n, q in audit.slides.items() if not np.isnan(q.forest_miou)}
     print(f"masks following their images' edges: {audit.settings['masks_following_edges']}")
+    print(f"pixel forest: {audit.settings['pixel_forest']}")
 
     rows = ranking_rows(in_sample, set(bad), SOURCES["in_sample"])
     rows += ranking_rows(oos, set(bad), SOURCES["oos"])
     rows += combined_rows(in_sample, oos, set(bad))
-    rows += edge_rows(in_sample, oos, edges, set(bad))
+    rows += edge_rows(in_sample, oos, edges, forest, set(bad))
 
     def clean_test_miou(result) -> float:
         p = Predictor(noisy_model(result), result.meta.depth)
@@ -348,7 +324,8 @@ def main() -> int:
         "audit_seconds": audit_s,
         "audit_skill": audit.skill,
         "audit_folds": {
-            k: audit.settings[k] for k in ("patch", "fold_val_iou", "fold_fit_seconds")
+            k: audit.settings[k]
+            for k in ("patch", "fold_val_iou", "fold_fit_seconds", "pixel_forest")
         },
         "rankings": rows,
         "training": training,

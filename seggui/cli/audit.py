@@ -91,13 +91,15 @@ def run(args) -> int:
         print(f"warning: {result.caution()}", file=sys.stderr)
     if result is not None and "masks_following_edges" in result.settings:
         _say_edges(*result.settings["masks_following_edges"])
+    if result is not None and "pixel_forest" in result.settings:
+        print(f"pixel forest: {result.settings['pixel_forest']}", file=sys.stderr)
     if args.json:
         out = {
             "model": model_name,
             "folds": result.folds if result is not None else 0,
             "skill": data.get("skill"),
             "slides": [
-                {"name": row["name"], "miou": row.get("miou"), "edge_fit": row.get("edge_fit")}
+                {k: row.get(k) for k in ("name", "miou", "edge_fit", "forest_miou")}
                 | {
                     k: row[k]
                     for k in (

@@ -165,6 +165,7 @@ class AuditResult:
                 float("nan") if row.get("softmin") is None else row["softmin"],
                 float("nan") if row.get("miou") is None else row["miou"],
                 float("nan") if row.get("edge_fit") is None else row["edge_fit"],
+                float("nan") if row.get("forest_miou") is None else row["forest_miou"],
             )
             fold_of[row["name"]] = row.get("fold", -1)
         return cls(

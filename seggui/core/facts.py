@@ -126,17 +126,18 @@ class SlideFacts:
 
     def both(self, name: str) -> float | None:
         """The mean of the slide's rank percentiles in the active model's mIoU, in the
-        audit's, and in its edge fit (0: worst of the folder in all, 1: best), among the
-        slides that have them all; None without an audit. An audit saved before edge fits
-        were scored ranks by the two mIoUs."""
+        audit's, in its edge fit and in the pixel forest's mIoU (0: worst of the folder in
+        all, 1: best), among the slides that have them all; None without an audit. The edge
+        fit and the forest count where the audit kept them (an older audit has neither)."""
         if not self._audit:
             return None
         if self._both is None:
             audit = {n: q.miou for n, q in self._audit.items()}
             scores = [{n: self.miou(n) for n in audit}, audit]
-            edges = {n: q.edge_fit for n, q in self._audit.items()}
-            if not all(math.isnan(v) for v in edges.values()):
-                scores.append(edges)
+            for extra in ("edge_fit", "forest_miou"):  # where the audit kept them
+                values = {n: getattr(q, extra) for n, q in self._audit.items()}
+                if not all(math.isnan(v) for v in values.values()):
+                    scores.append(values)
             self._both = mean_rank(*scores)
         return self._both.get(name)
 

@@ -48,7 +48,8 @@ class SlideQuality:
     """A slide's label quality (low: annotation likely wrong), uncertainty and issue pixels,
     the soft-minimum label score (Lad & Mueller, cleanlab), and where the audit made it, the
     mIoU of its fold model's prediction against the annotation and how well the mask's
-    boundaries sit on the image's edges (:func:`~seggui.core.edge_fit.edge_fit`)."""
+    boundaries sit on the image's edges (:func:`~seggui.core.edge_fit.edge_fit`) and the mIoU
+    of a pixel forest's prediction (:mod:`seggui.core.pixel_forest`)."""
 
     label_quality: float
     uncertainty: float
@@ -57,6 +58,7 @@ class SlideQuality:
     softmin: float = float("nan")
     miou: float = float("nan")
     edge_fit: float = float("nan")
+    forest_miou: float = float("nan")
 
     def to_json(self) -> dict:
         out = {
@@ -70,6 +72,8 @@ class SlideQuality:
             out["miou"] = round(self.miou, 6)
         if not math.isnan(self.edge_fit):
             out["edge_fit"] = round(self.edge_fit, 6)
+        if not math.isnan(self.forest_miou):
+            out["forest_miou"] = round(self.forest_miou, 6)
         return out
 
 

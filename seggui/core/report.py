@@ -20,8 +20,9 @@ def scores_csv(facts: SlideFacts) -> str:
 
     ``label_quality`` and its neighbours are in sample (the active model); ``audit_*`` are out
     of sample, from the folder's last audit, where it still holds (``audit_edge_fit`` needs no
-    model: how well the mask's boundaries sit on the image's edges); ``both_rank`` is the mean
-    of the slide's rank percentiles in ``miou``, ``audit_miou`` and ``audit_edge_fit``."""
+    model: how well the mask's boundaries sit on the image's edges; ``audit_forest_miou``: a
+    pixel forest's out-of-fold mIoU); ``both_rank`` is the mean of the slide's rank
+    percentiles in ``miou``, ``audit_miou``, ``audit_edge_fit`` and ``audit_forest_miou``."""
     classes = facts.ctx.classes
     out = io.StringIO()
     writer = csv.writer(out)
@@ -44,6 +45,7 @@ def scores_csv(facts: SlideFacts) -> str:
             "audit_label_quality",
             "audit_softmin",
             "audit_edge_fit",
+            "audit_forest_miou",
             "both_rank",
             "problem",
         ]
@@ -60,9 +62,15 @@ def scores_csv(facts: SlideFacts) -> str:
             else ["", "", "", ""]
         )
         audit = (
-            [_num(a.miou), _num(a.label_quality), _num(a.softmin), _num(a.edge_fit)]
+            [
+                _num(a.miou),
+                _num(a.label_quality),
+                _num(a.softmin),
+                _num(a.edge_fit),
+                _num(a.forest_miou),
+            ]
             if a is not None
-            else ["", "", "", ""]
+            else [""] * 5
         )
         writer.writerow(
             [

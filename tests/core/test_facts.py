@@ -124,7 +124,7 @@ def test_quality_summed_tile_by_tile_equals_the_whole_slides():
     assert abs(got.uncertainty - (1 - margin.astype(np.float64).mean())) < 1e-6
 
 
-def test_both_ranks_slides_by_their_mean_rank_in_miou_audit_and_edge_fit(small_demo):
+def test_both_ranks_slides_by_their_mean_rank_in_miou_audit_edge_fit_and_forest(small_demo):
     from seggui.core.ranking import mean_rank, percentile_ranks
 
     assert percentile_ranks(np.array([3.0, 1.0, 2.0, 2.0, 5.0])).tolist() == [
@@ -169,4 +169,16 @@ def test_both_ranks_slides_by_their_mean_rank_in_miou_audit_and_edge_fit(small_d
     assert facts.both(a) == pytest.approx(1 / 2)
     assert facts.both(b) == pytest.approx(8 / 9) and facts.both(c) == pytest.approx(11 / 18)
     assert float(_rows(facts)[c]["audit_edge_fit"]) == 1.6
+    # The pixel forest's mIoU counts too where the audit scored it (the edge fit left out).
+    forest = {a: 0.7, b: 0.3, c: 0.5}
+    facts.set_audit(
+        {
+            k: SlideQuality(0.5, 0.1, 0, out_of_sample=True, miou=v, forest_miou=forest[k])
+            for k, v in audit.items()
+        }
+    )
+    # a (1.5/3 + 2/3 + 3/3) / 3, b (3/3 + 3/3 + 1/3) / 3, c (1.5/3 + 1/3 + 2/3) / 3.
+    assert facts.both(a) == pytest.approx(13 / 18)
+    assert facts.both(b) == pytest.approx(7 / 9) and facts.both(c) == pytest.approx(1 / 2)
+    assert float(_rows(facts)[b]["audit_forest_miou"]) == 0.3
     facts.reviews.close()

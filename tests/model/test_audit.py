@@ -73,8 +73,12 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
         and abs(again.slides[n].label_quality - q.label_quality) < 1e-6
         and abs(again.slides[n].miou - q.miou) < 1e-6
         and abs(again.slides[n].edge_fit - q.edge_fit) < 1e-6
+        and abs(again.slides[n].forest_miou - q.forest_miou) < 1e-6
         for n, q in result.slides.items()
     )
+    # the pixel forest scored every slide out of fold, on the fold models' folds
+    assert result.settings["pixel_forest"].startswith("10 slides in ")
+    assert all(0 <= q.forest_miou <= 1 for q in result.slides.values())
     # the edge fit is the mask's own, whatever the model predicted; the demo's masks follow
     # their images' edges, so it counts
     assert result.settings["masks_following_edges"] == [10, 10]
@@ -129,6 +133,19 @@ def test_masks_off_their_images_edges_leave_the_edge_fit_out(small_demo):
     assert all(not math.isnan(q.miou) for q in result.slides.values())
 
 
+def test_a_pixel_forest_that_would_overrun_its_share_is_left_out(small_demo, monkeypatch):
+    """The forest gets a share of a timed audit; where it would not end within it, the
+    fold models get its time and the audit says why the forest is missing."""
+    import seggui.model.audit as audit_module
+
+    monkeypatch.setattr(audit_module, "FOREST_SHARE", 0.0)
+    ctx = open_folder(small_demo)
+    result = run_audit(ctx, TrainSettings(epochs=1, **TINY), folds=2, time_budget_s=60.0)
+    assert result.settings["pixel_forest"].startswith("left out: it would not end within 0%")
+    assert all(math.isnan(q.forest_miou) for q in result.slides.values())
+    assert all(not math.isnan(q.miou) for q in result.slides.values())
+
+
 def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     from seggui.core.classes import ClassSet
     from seggui.model import store
@@ -160,8 +177,11 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
         "out_of_sample",
         "softmin",
         "edge_fit",
+        "forest_miou",
     }
     assert all(r["edge_fit"] >= 0 for r in data["slides"])  # no model needed: every slide
+    assert all(0 <= r["forest_miou"] <= 1 for r in data["slides"])
+    assert "pixel forest: 10 slides in " in result.stderr
     mious = [r["miou"] for r in data["slides"]]
     assert mious == sorted(mious)  # worst first
     assert (small_demo / ".seggui" / "audit.json").exists()

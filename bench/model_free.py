@@ -1,0 +1,78 @@
+"""How a ranking finds label errors (AUROC, precision among the worst k), and the rankings
+that need no U-Net (the masks' edge fit, the pixel forest), alone and in the list's Both
+column; used by ``bench/label_errors.py``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def auroc_and_precision(scores: dict[str, float], bad: set[str]) -> tuple[float, float]:
+    """Lower score = more suspicious. AUROC and precision among the worst k = len(bad)."""
+    from sklearn.metrics import roc_auc_score
+
+    names = [n for n in scores if not np.isnan(scores[n])]
+    y = [n in bad for n in names]
+    auroc = float(roc_auc_score(y, [-scores[n] for n in names]))
+    worst = sorted(names, key=lambda n: scores[n])[: len(bad)]
+    return auroc, sum(n in bad for n in worst) / len(bad)
+
+
+def edge_rows(
+    in_sample: dict, oos: dict, edges: dict[str, float], forest: dict[str, float], bad: set[str]
+) -> list:
+    """The scores that need no U-Net: the masks' edge fit and the pixel forest's out-of-fold
+    mIoU, each alone, and the list's Both column: the mean rank of the in-sample mIoU, the
+    out-of-sample mIoU, the edge fit (where the audit kept it) and, as the list ranks now,
+    the forest's mIoU (where the audit scored it)."""
+    from seggui.core.ranking import mean_rank
+
+    scores = [{n: v["miou"] for n, v in in_sample.items()}, {n: v["miou"] for n, v in oos.items()}]
+    if not all(np.isnan(v) for v in edges.values()):
+        scores.append(edges)
+    rankings = [
+        ("edge fit of the annotation (no model)", edges),
+        (
+            "the Both of section 43: mean rank of mIoU in sample, out of sample, edge fit",
+            mean_rank(*scores),
+        ),
+    ]
+    if forest:
+        rankings += [
+            ("pixel forest's mIoU, out of fold", forest),
+            (
+                "the list's Both: section 43's and the pixel forest's mIoU",
+                mean_rank(*scores, forest),
+            ),
+        ]
+    rows = []
+    for label, ranked in rankings:
+        auroc, precision = auroc_and_precision(ranked, bad)
+        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})
+    return rows
+
+
+def dumped_forest(dump: Path, images: Path, classes: int) -> dict[str, float]:
+    """The pixel forest's out-of-fold mIoU on a dump's (corrupted) masks, three folds."""
+    from seggui.core.audit import assign_folds
+    from seggui.core.imageio import read_image
+    from seggui.core.pixel_forest import out_of_fold_miou
+
+    names = sorted(p.stem for p in (dump / "in_sample").glob("*.npz"))
+    fold_of = assign_folds(names, 3, 0)
+    folds = [
+        ([n for n in names if fold_of[n] != k], [n for n in names if fold_of[n] == k])
+        for k in range(3)
+    ]
+
+    def read(name: str):
+        with np.load(dump / "in_sample" / f"{name}.npz") as d:
+            return read_image(next(images.glob(f"{name}.*"))), d["truth"]
+
+    t = time.monotonic()
+    out = out_of_fold_miou(folds, read, classes)
+    print(f"pixel forest: {len(out)} slides in {time.monotonic() - t:.1f} s")
+    return out

@@ -1,0 +1,64 @@
+"""The pixel forest: an out-of-fold opinion on each mask from colour and texture alone."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from seggui.core.folder import open_folder
+from seggui.core.imageio import SlideFileError, read_pair
+from seggui.core.pixel_forest import DOWNSAMPLE, OutOfTime, out_of_fold_miou, pixel_features
+
+
+def _reader(ctx, masks):
+    """Reads a slide's image from the folder and takes its mask from ``masks``; slides not
+    in ``masks`` cannot be read."""
+    by_name = {s.name: s for s in ctx.slides}
+
+    def read(name):
+        if name not in masks:
+            raise SlideFileError(f"{name}.png", "cannot be read")
+        image, _ = read_pair(by_name[name].image_path, by_name[name].mask_path, ctx.classes)
+        return image, masks[name]
+
+    return read
+
+
+def test_broken_masks_score_below_their_clean_selves(demo_folder):
+    ctx = open_folder(demo_folder)
+    pairs = {s.name: read_pair(s.image_path, s.mask_path, ctx.classes) for s in ctx.slides}
+    names = sorted(pairs)
+    masks = {n: pairs[n][1] for n in names}
+    folds = [(names[3:], names[:3]), (names[:3], names[3:])]
+    n = len(ctx.classes)
+    clean = out_of_fold_miou(folds, _reader(ctx, masks), n)
+    assert set(clean) == set(names) and all(v > 0.3 for v in clean.values())
+    broken = dict(masks)
+    broken[names[0]] = np.roll(masks[names[0]], 48, axis=1)  # shifted
+    broken[names[4]] = masks[names[1]]  # another slide's mask
+    scored = out_of_fold_miou(folds, _reader(ctx, broken), n)
+    assert scored[names[0]] < clean[names[0]] and scored[names[4]] < clean[names[4]]
+    worst_two = sorted(scored, key=scored.get)[:2]
+    assert set(worst_two) == {names[0], names[4]}
+
+
+def test_unreadable_slides_are_left_out_and_a_deadline_is_kept(demo_folder):
+    ctx = open_folder(demo_folder)
+    pairs = {s.name: read_pair(s.image_path, s.mask_path, ctx.classes) for s in ctx.slides}
+    names = sorted(pairs)
+    masks = {n: pairs[n][1] for n in names[1:]}  # the first cannot be read
+    folds = [(names[3:], names[:3]), (names[:3], names[3:])]
+    scored = out_of_fold_miou(folds, _reader(ctx, masks), len(ctx.classes))
+    assert set(scored) == set(names[1:])
+    with pytest.raises(OutOfTime, match="slides left"):
+        out_of_fold_miou(folds, _reader(ctx, masks), len(ctx.classes), deadline=time.monotonic())
+
+
+def test_features_are_computed_on_the_reduced_slide():
+    image = np.random.default_rng(0).integers(0, 255, (64, 96, 4), np.uint8)
+    features, factor = pixel_features(image)
+    assert factor == DOWNSAMPLE
+    assert features.shape[:2] == (64 // DOWNSAMPLE, 96 // DOWNSAMPLE)
+    assert features.dtype == np.float32 and features.shape[2] > 3
