@@ -117,14 +117,21 @@ class AuditResult:
         their images' edges)."""
         return any(not math.isnan(q.edge_fit) for q in self.slides.values())
 
+    @property
+    def uses_forest(self) -> bool:
+        """Whether the pixel forest's mIoU ranks in the Both column (it learned enough)."""
+        return any(not math.isnan(q.forest_miou) for q in self.slides.values())
+
     def advice(self) -> str:
         """Which sort to use now, for the user when the audit is not :attr:`weak`."""
-        scores = (
-            "the mIoU, the Audit and the masks' edge fit"
-            if self.uses_edges
-            else "the mIoU and the Audit columns (these masks do not follow their images' edges)"
-        )
-        return f"Sort the list by its Both column, worst first: it ranks by {scores}."
+        scores = ["the mIoU", "the Audit column"]
+        if self.uses_edges:
+            scores.append("the masks' edge fit")
+        if self.uses_forest:
+            scores.append("a pixel forest's mIoU")
+        why = "" if self.uses_edges else " (these masks do not follow their images' edges)"
+        listed = ", ".join(scores[:-1]) + " and " + scores[-1]
+        return f"Sort the list by its Both column, worst first: it ranks by {listed}{why}."
 
     def ranked(self) -> list[tuple[str, SlideQuality]]:
         """Slides worst first (lowest out-of-sample mIoU); slides without a mask last."""

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from seggui.core.audit import WEAK_SKILL, skill
 from seggui.core.imageio import SlideFileError
 from seggui.core.metrics import Scores
 
@@ -40,6 +42,26 @@ class OutOfTime(Exception):
     """The forest's scores would not be ready by their deadline."""
 
 
+@dataclass
+class ForestScores:
+    """Each scored slide's out-of-fold mIoU, and the pixels behind the forest's skill:
+    ``(as annotated, of the most common annotated class, all annotated)``."""
+
+    miou: dict[str, float] = field(default_factory=dict)
+    pixels: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def skill(self) -> float:
+        """:func:`~seggui.core.audit.skill` of the forests over every pixel they scored."""
+        return skill(*self.pixels)
+
+    @property
+    def weak(self) -> bool:
+        """The forests learned too little (a folder whose classes colour and texture cannot
+        tell apart) for their mIoU to rank."""
+        return not self.skill >= WEAK_SKILL
+
+
 def pixel_features(image: np.ndarray) -> tuple[np.ndarray, int]:
     """Per pixel of the reduced slide, its colour, edge and texture features at several
     scales (H' x W' x F, float32), and the factor the slide was reduced by."""
@@ -60,7 +82,7 @@ def out_of_fold_miou(
     seed: int = 0,
     deadline: float | None = None,
     check: Callable[[], None] = lambda: None,
-) -> dict[str, float]:
+) -> ForestScores:
     """Per scored slide, the mIoU against its annotation of a forest that learned from its
     fold's learning slides only. ``folds``: ``(learning names, scored names)`` per fold.
 
@@ -98,7 +120,8 @@ def out_of_fold_miou(
         pick = rng.choice(annotated, min(per_slide, annotated.size), replace=False)
         samples[name] = (features.reshape(-1, features.shape[-1])[pick], labels[pick])
         tick()
-    out: dict[str, float] = {}
+    out = ForestScores()
+    confusion = np.zeros((n_classes, n_classes), np.int64)
     for learn, names in folds:
         parts = [samples[n] for n in learn if n in samples]
         if not parts or not names:
@@ -116,6 +139,10 @@ def out_of_fold_miou(
             h, w = features.shape[:2]
             labels = forest.predict(features.reshape(-1, features.shape[-1])).reshape(h, w)
             truth = mask[::factor, ::factor][:h, :w]
-            out[name] = Scores.compare(truth, labels.astype(np.int64), n_classes).miou
+            scores = Scores.compare(truth, labels.astype(np.int64), n_classes)
+            out.miou[name] = scores.miou
+            confusion += scores.confusion
             tick()
+    counts = confusion.sum(axis=1)
+    out.pixels = (int(np.trace(confusion)), int(counts.max()), int(counts.sum()))
     return out

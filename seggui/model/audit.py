@@ -232,7 +232,11 @@ def run_audit(
     started = time.monotonic() if started is None else started
     ends_by = started + time_budget_s if time_budget_s else None
     plans = plan_folds(ctx, folds, settings.seed)
-    forest, forest_note = _forest_scores(ctx, plans, settings.seed, started, time_budget_s, cancel)
+    report(TrainProgress(1, folds, 0, 1, float("nan"), message="pixel forest: colour and texture"))
+    try:
+        forest, note = _forest_scores(ctx, plans, settings.seed, started, time_budget_s, cancel)
+    except Cancelled:
+        return None
     settings = fold_settings(settings)
     if client is not None:
         from seggui.model.audit_parallel import run_folds_on_cluster
@@ -266,7 +270,7 @@ def run_audit(
     result.slides = {
         n: replace(q, forest_miou=forest.get(n, float("nan"))) for n, q in result.slides.items()
     }
-    result.settings["pixel_forest"] = forest_note
+    result.settings["pixel_forest"] = note
     counts = sum((r.truth_counts for r in results if r.truth_counts is not None), np.zeros(1))
     correct = sum(r.correct for r in results)
     result.pixels = (correct, int(counts.max()), int(counts.sum()))
@@ -302,7 +306,10 @@ def _forest_scores(
         )
     except OutOfTime as exc:
         return {}, f"left out: it would not end within {FOREST_SHARE:.0%} of the budget ({exc})"
-    return scores, f"{len(scores)} slides in {time.monotonic() - t:.1f} s"
+    took = f"{len(scores.miou)} slides in {time.monotonic() - t:.1f} s, skill {scores.skill:.2f}"
+    if scores.weak:
+        return {}, f"left out: it learned too little ({took})"
+    return scores.miou, took
 
 
 def _score(

@@ -41,5 +41,13 @@ def test_the_advice_names_the_scores_both_ranks_by():
     assert "edge fit" in result.advice() and "do not follow" not in result.advice()
     again = AuditResult.from_json(result.to_json())
     assert again.slides["a"].edge_fit == 1.2 and again.uses_edges
+    assert not result.uses_forest and "forest" not in result.advice()
     without = AuditResult("k", 3, {}, {"a": SlideQuality(0.5, 0.1, 0, True, miou=0.4)})
     assert not without.uses_edges and "do not follow their images' edges" in without.advice()
+    forest = {"a": SlideQuality(0.5, 0.1, 0, True, miou=0.4, edge_fit=1.2, forest_miou=0.6)}
+    result = AuditResult.from_json(AuditResult("k", 3, {}, forest).to_json())
+    assert result.uses_forest and result.slides["a"].forest_miou == 0.6
+    assert result.advice() == (
+        "Sort the list by its Both column, worst first: it ranks by the mIoU, the Audit "
+        "column, the masks' edge fit and a pixel forest's mIoU."
+    )

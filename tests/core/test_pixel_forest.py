@@ -33,12 +33,17 @@ def test_broken_masks_score_below_their_clean_selves(demo_folder):
     masks = {n: pairs[n][1] for n in names}
     folds = [(names[3:], names[:3]), (names[:3], names[3:])]
     n = len(ctx.classes)
-    clean = out_of_fold_miou(folds, _reader(ctx, masks), n)
+    forest = out_of_fold_miou(folds, _reader(ctx, masks), n)
+    clean = forest.miou
     assert set(clean) == set(names) and all(v > 0.3 for v in clean.values())
+    assert forest.skill > 0.5 and not forest.weak
+    correct, majority, total = forest.pixels
+    assert 0 < majority < total and majority < correct <= total
+    assert total == sum((m[::DOWNSAMPLE, ::DOWNSAMPLE] < n).sum() for m in masks.values())
     broken = dict(masks)
     broken[names[0]] = np.roll(masks[names[0]], 48, axis=1)  # shifted
     broken[names[4]] = masks[names[1]]  # another slide's mask
-    scored = out_of_fold_miou(folds, _reader(ctx, broken), n)
+    scored = out_of_fold_miou(folds, _reader(ctx, broken), n).miou
     assert scored[names[0]] < clean[names[0]] and scored[names[4]] < clean[names[4]]
     worst_two = sorted(scored, key=scored.get)[:2]
     assert set(worst_two) == {names[0], names[4]}
@@ -50,10 +55,22 @@ def test_unreadable_slides_are_left_out_and_a_deadline_is_kept(demo_folder):
     names = sorted(pairs)
     masks = {n: pairs[n][1] for n in names[1:]}  # the first cannot be read
     folds = [(names[3:], names[:3]), (names[:3], names[3:])]
-    scored = out_of_fold_miou(folds, _reader(ctx, masks), len(ctx.classes))
+    scored = out_of_fold_miou(folds, _reader(ctx, masks), len(ctx.classes)).miou
     assert set(scored) == set(names[1:])
     with pytest.raises(OutOfTime, match="slides left"):
         out_of_fold_miou(folds, _reader(ctx, masks), len(ctx.classes), deadline=time.monotonic())
+
+
+def test_masks_that_colour_and_texture_cannot_predict_make_a_weak_forest(demo_folder):
+    """Masks with no relation to their images (random blocks of classes): the forests learn
+    nothing, and their mIoU must not rank."""
+    ctx = open_folder(demo_folder)
+    names = sorted(s.name for s in ctx.slides)
+    rng = np.random.default_rng(0)
+    noise = {n: np.kron(rng.integers(0, 4, (16, 16)), np.ones((32, 32), np.int64)) for n in names}
+    folds = [(names[3:], names[:3]), (names[:3], names[3:])]
+    forest = out_of_fold_miou(folds, _reader(ctx, noise), len(ctx.classes))
+    assert forest.skill < 0.3 and forest.weak
 
 
 def test_features_are_computed_on_the_reduced_slide():

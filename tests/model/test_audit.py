@@ -77,7 +77,7 @@ def test_every_non_test_slide_gets_exactly_one_out_of_sample_score(small_demo):
         for n, q in result.slides.items()
     )
     # the pixel forest scored every slide out of fold, on the fold models' folds
-    assert result.settings["pixel_forest"].startswith("10 slides in ")
+    assert result.settings["pixel_forest"].startswith("10 slides in ")  # and its skill
     assert all(0 <= q.forest_miou <= 1 for q in result.slides.values())
     # the edge fit is the mask's own, whatever the model predicted; the demo's masks follow
     # their images' edges, so it counts
@@ -144,6 +144,16 @@ def test_a_pixel_forest_that_would_overrun_its_share_is_left_out(small_demo, mon
     assert result.settings["pixel_forest"].startswith("left out: it would not end within 0%")
     assert all(math.isnan(q.forest_miou) for q in result.slides.values())
     assert all(not math.isnan(q.miou) for q in result.slides.values())
+
+
+def test_a_cancel_while_the_pixel_forest_scores_ends_the_audit(small_demo):
+    from seggui.core.cancel import CancelToken
+
+    token = CancelToken()
+    token.cancel()  # seen at the forest's first slide, before any fold model trains
+    ctx = open_folder(small_demo)
+    assert run_audit(ctx, TrainSettings(epochs=1, **TINY), folds=2, cancel=token) is None
+    assert not list(ctx.workspace.glob(".tmp-*"))
 
 
 def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
