@@ -3,9 +3,10 @@
 A score on a training slide from a model that learned that slide is optimistic. The audit
 trains K models on folds of the non-test slides, each predicting the slides it never saw,
 so every slide gets an mIoU and a label quality from a model that did not train on it. It
-ranks by that mIoU: of the out-of-sample scores it found injected label errors best; alone
-it ranked them worse than the active model's in-sample mIoU on average, and with it and the
-masks' edge fit better than either (BENCHMARKS.md sections 32, 42 and 43). The result
+ranks by that mIoU: of the U-Net's out-of-sample scores it found injected label errors best;
+alone it ranked them worse than the active model's in-sample mIoU on average, and with it,
+the masks' edge fit and a pixel forest's out-of-fold mIoU better than either (BENCHMARKS.md
+sections 32, 42, 43 and 44). The result
 is saved with the models' settings and a key over the masks and the split, and reused until
 either changes.
 """

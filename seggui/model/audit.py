@@ -50,7 +50,7 @@ MIN_FIT_S = 1.0
 #: four times the steps of 128-pixel crops learn in the same time (BENCHMARKS.md section 30).
 AUDIT_PATCH = 128
 #: The share of a timed audit the pixel forest may take before the fold models start; a
-#: forest that would take longer is left out (it needs about 0.4 s a 775x522 tile on 2 cores).
+#: forest that would take longer is left out (17-30 s for 40 GlaS tiles of 775x522 on 2 cores).
 FOREST_SHARE = 0.2
 #: Scoring speed measured in this process: ``(classes, filters, depth) -> (first, per pixel)``.
 _MEASURED: dict[tuple[int, int, int], tuple[float, float]] = {}
