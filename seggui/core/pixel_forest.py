@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seggui.core.audit import WEAK_SKILL, skill
+from seggui.core.audit import skill
 from seggui.core.imageio import SlideFileError
 from seggui.core.metrics import Scores
 
@@ -54,12 +54,6 @@ class ForestScores:
     def skill(self) -> float:
         """:func:`~seggui.core.audit.skill` of the forests over every pixel they scored."""
         return skill(*self.pixels)
-
-    @property
-    def weak(self) -> bool:
-        """The forests learned too little (a folder whose classes colour and texture cannot
-        tell apart) for their mIoU to rank."""
-        return not self.skill >= WEAK_SKILL
 
 
 def pixel_features(image: np.ndarray) -> tuple[np.ndarray, int]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seggui.core.audit import AuditResult, assign_folds, audit_key
+from seggui.core.audit import WEAK_SKILL, AuditResult, assign_folds, audit_key
 from seggui.core.cancel import Cancelled, CancelToken
 from seggui.core.curation import curate
 from seggui.core.edge_fit import edge_evidence, masks_follow_edges
@@ -307,7 +307,7 @@ def _forest_scores(
     except OutOfTime as exc:
         return {}, f"left out: it would not end within {FOREST_SHARE:.0%} of the budget ({exc})"
     took = f"{len(scores.miou)} slides in {time.monotonic() - t:.1f} s, skill {scores.skill:.2f}"
-    if scores.weak:
+    if not scores.skill >= WEAK_SKILL:  # colour and texture do not tell the classes apart
         return {}, f"left out: it learned too little ({took})"
     return scores.miou, took
 

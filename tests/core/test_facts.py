@@ -146,9 +146,19 @@ def test_both_ranks_slides_by_their_mean_rank_in_miou_audit_edge_fit_and_forest(
     facts.set_scores(c, Scores.compare(truth, 1 - truth, n))
     assert facts.both(a) is None  # no audit yet
     audit = {a: 0.2, b: 0.9, c: 0.1}  # the fold models find a worse than b
-    facts.set_audit(
-        {k: SlideQuality(0.5, 0.1, 0, out_of_sample=True, miou=v) for k, v in audit.items()}
-    )
+
+    def set_audit(**extra: dict[str, float]) -> None:
+        """The audit's mIoU per slide, and per slide each score in ``extra``."""
+        facts.set_audit(
+            {
+                k: SlideQuality(
+                    0.5, 0.1, 0, out_of_sample=True, miou=v, **{f: e[k] for f, e in extra.items()}
+                )
+                for k, v in audit.items()
+            }
+        )
+
+    set_audit()
     # a: ranks 3/3 and 2/3; b: 2/3 and 3/3; c: 1/3 and 1/3.
     assert facts.both(c) == pytest.approx(1 / 3)
     assert facts.both(a) == pytest.approx(5 / 6) and facts.both(b) == pytest.approx(5 / 6)
@@ -159,24 +169,14 @@ def test_both_ranks_slides_by_their_mean_rank_in_miou_audit_edge_fit_and_forest(
     assert facts.both(a) == pytest.approx(7 / 12) and facts.both(c) == pytest.approx(5 / 12)
     # An audit that scored edge fits ranks by them too: c's boundaries follow the image best.
     edges = {a: 1.1, b: 1.3, c: 1.6}
-    facts.set_audit(
-        {
-            k: SlideQuality(0.5, 0.1, 0, out_of_sample=True, miou=v, edge_fit=edges[k])
-            for k, v in audit.items()
-        }
-    )
+    set_audit(edge_fit=edges)
     # a (1.5/3 + 2/3 + 1/3) / 3, b (3/3 + 3/3 + 2/3) / 3, c (1.5/3 + 1/3 + 3/3) / 3.
     assert facts.both(a) == pytest.approx(1 / 2)
     assert facts.both(b) == pytest.approx(8 / 9) and facts.both(c) == pytest.approx(11 / 18)
     assert float(_rows(facts)[c]["audit_edge_fit"]) == 1.6
     # The pixel forest's mIoU counts too where the audit scored it (the edge fit left out).
     forest = {a: 0.7, b: 0.3, c: 0.5}
-    facts.set_audit(
-        {
-            k: SlideQuality(0.5, 0.1, 0, out_of_sample=True, miou=v, forest_miou=forest[k])
-            for k, v in audit.items()
-        }
-    )
+    set_audit(forest_miou=forest)
     # a (1.5/3 + 2/3 + 3/3) / 3, b (3/3 + 3/3 + 1/3) / 3, c (1.5/3 + 1/3 + 2/3) / 3.
     assert facts.both(a) == pytest.approx(13 / 18)
     assert facts.both(b) == pytest.approx(7 / 9) and facts.both(c) == pytest.approx(1 / 2)

@@ -36,7 +36,7 @@ def test_broken_masks_score_below_their_clean_selves(demo_folder):
     forest = out_of_fold_miou(folds, _reader(ctx, masks), n)
     clean = forest.miou
     assert set(clean) == set(names) and all(v > 0.3 for v in clean.values())
-    assert forest.skill > 0.5 and not forest.weak
+    assert forest.skill > 0.5  # above the audit's WEAK_SKILL of 0.3: it ranks
     correct, majority, total = forest.pixels
     assert 0 < majority < total and majority < correct <= total
     assert total == sum((m[::DOWNSAMPLE, ::DOWNSAMPLE] < n).sum() for m in masks.values())
@@ -70,7 +70,7 @@ def test_masks_that_colour_and_texture_cannot_predict_make_a_weak_forest(demo_fo
     noise = {n: np.kron(rng.integers(0, 4, (16, 16)), np.ones((32, 32), np.int64)) for n in names}
     folds = [(names[3:], names[:3]), (names[:3], names[3:])]
     forest = out_of_fold_miou(folds, _reader(ctx, noise), len(ctx.classes))
-    assert forest.skill < 0.3 and forest.weak
+    assert forest.skill < 0.3  # below the audit's WEAK_SKILL: left out
 
 
 def test_features_are_computed_on_the_reduced_slide():
