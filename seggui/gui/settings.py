@@ -8,6 +8,7 @@ from pathlib import Path
 from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QMainWindow, QMenu
 
+from seggui.gui.slides.table_model import COL_BOTH
 from seggui.gui.viewer.editor import Editor
 from seggui.gui.viewer.overlay_panel import OverlayPanel
 
@@ -54,7 +55,11 @@ class SettingsController:
         hidden = s.value("slides/hidden")
         if self.slide_list is not None and hidden is not None:
             hidden = [hidden] if isinstance(hidden, str) else list(hidden)
-            self.slide_list.set_hidden_columns(int(c) for c in hidden if str(c).isdigit())
+            columns = {int(c) for c in hidden if str(c).isdigit()}
+            if s.value("slides/hidden_format") is None:
+                # Saved before Both waited for an audit: hidden then for want of one, not by choice.
+                columns.discard(COL_BOTH)
+            self.slide_list.set_hidden_columns(columns)
 
     def save(self) -> None:
         s = self.settings
@@ -66,6 +71,7 @@ class SettingsController:
         s.setValue("editor/size", self.editor.size)
         if self.slide_list is not None:
             s.setValue("slides/hidden", [str(c) for c in self.slide_list.hidden_columns()])
+            s.setValue("slides/hidden_format", 2)
         s.sync()
 
     def last_folder(self) -> str:

@@ -390,3 +390,55 @@ def test_audit_labels_from_the_panel(qtbot, window, small_demo):
     assert saved.pixels[2] > 0 and panel.last_result.caution == saved.caution()
     assert ("learned little" in status) == saved.weak, status
     assert ("Sort the list by its Both column" in status) == (not saved.weak), status
+
+
+def test_a_folder_with_an_audit_shows_both_when_the_audit_column_was_kept(
+    qtbot, tmp_path, small_demo
+):
+    """Reopened with the Audit column remembered as shown, a folder whose audit is saved
+    shows Both too (it waits, hidden, while no folder is open; an older version saved it
+    then as hidden), and closing while it waits does not save it as the user's choice; a
+    Both the user hid stays hidden."""
+    from PyQt6.QtCore import QSettings
+
+    from seggui.core.audit import save_audit
+    from seggui.core.folder import open_folder
+    from seggui.core.train_settings import TrainSettings
+    from seggui.gui.main_window import MainWindow
+    from seggui.gui.slides.table_model import COL_AUDIT, COL_BOTH, COL_PAIR, COL_PROBLEM
+    from seggui.model.audit import run_audit
+    from tests.conftest import TINY
+
+    save_audit(
+        open_folder(small_demo).workspace,
+        run_audit(open_folder(small_demo), TrainSettings(epochs=1, **TINY), folds=2),
+    )
+    path = str(tmp_path / "settings.ini")
+    settings = QSettings(path, QSettings.Format.IniFormat)
+    # Saved by a version that saved Both as hidden while it waited for an audit: Audit shown.
+    settings.setValue("slides/hidden", [str(COL_PAIR), str(COL_PROBLEM), str(COL_BOTH)])
+    settings.sync()
+    win = MainWindow(QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    table = win.slide_list.table
+    assert table.isColumnHidden(COL_BOTH) and not table.isColumnHidden(COL_AUDIT)
+    assert COL_BOTH not in win.slide_list.hidden_columns()  # waiting, not the user's choice
+    open_and_wait(qtbot, win, small_demo, 10)
+    qtbot.waitUntil(lambda: win.session.facts.has_audit(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not table.isColumnHidden(COL_BOTH), timeout=TIMEOUT)
+    win.close()
+    saved = QSettings(path, QSettings.Format.IniFormat)
+    assert sorted(int(c) for c in saved.value("slides/hidden")) == sorted([COL_PAIR, COL_PROBLEM])
+    # A Both hidden by the user (saved by this version) stays hidden beside its audit.
+    saved.setValue("slides/hidden", [str(COL_PAIR), str(COL_PROBLEM), str(COL_BOTH)])
+    saved.sync()
+    again = MainWindow(QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    again.show()
+    open_and_wait(qtbot, again, small_demo, 10)
+    qtbot.waitUntil(lambda: again.session.facts.has_audit(), timeout=TIMEOUT)
+    qtbot.wait(200)
+    assert again.slide_list.table.isColumnHidden(COL_BOTH)
+    assert not again.slide_list.table.isColumnHidden(COL_AUDIT)
+    again.close()

@@ -141,6 +141,8 @@ class SlideList(QWidget):
         self.pair_button.setToolTip("Show every slide again")
         self.pair_button.clicked.connect(self.clear_pair)
         self.pair_button.hide()
+        #: Both is hidden for want of an audit, not by the user's choice: shown when one comes.
+        self._both_waits = False
         self.set_hidden_columns(DEFAULT_HIDDEN)
         self.session = session
         session.fact_changed.connect(self._audit_arrived)
@@ -153,14 +155,22 @@ class SlideList(QWidget):
 
     # -- columns ---------------------------------------------------------------------------------
     def hidden_columns(self) -> list[int]:
-        return [c for c in range(self.model.columnCount()) if self.table.isColumnHidden(c)]
+        """The columns the user keeps hidden (Both while it waits for an audit is not one)."""
+        return [
+            c
+            for c in range(self.model.columnCount())
+            if self.table.isColumnHidden(c) and not (c == COL_BOTH and self._both_waits)
+        ]
 
     def set_hidden_columns(self, hidden) -> None:
         """Hide these columns and show the others (the slide's name is always shown)."""
         hidden = {int(c) for c in hidden} - {COL_NAME}
         if self.model.pair is None:
             hidden.add(COL_PAIR)  # only while a confusion cell's slides are shown
-        if self.model.facts is None or not self.model.facts.has_audit():
+        self._both_waits = COL_BOTH not in hidden and (
+            self.model.facts is None or not self.model.facts.has_audit()
+        )
+        if self._both_waits:
             hidden.add(COL_BOTH)  # only with an audit
         for col in range(self.model.columnCount()):
             self.table.setColumnHidden(col, col in hidden)
@@ -190,9 +200,14 @@ class SlideList(QWidget):
     def _audit_arrived(self, name: str, fact: str) -> None:
         """An audit's scores are there: their column is shown (hidden until then)."""
         facts = self.session.facts
-        if fact == "quality" and self.table.isColumnHidden(COL_AUDIT) and facts.audit(name):
+        if fact != "quality" or not facts.audit(name):
+            return
+        if self.table.isColumnHidden(COL_AUDIT):
             self.show_column(COL_AUDIT)
             self.show_column(COL_BOTH)
+        elif self._both_waits:  # the user shows Audit (a remembered choice): Both beside it
+            self.show_column(COL_BOTH)
+        self._both_waits = False
 
     def _column_menu(self, pos) -> None:
         """The header's context menu: which columns the list shows."""
