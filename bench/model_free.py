@@ -47,6 +47,10 @@ def edge_rows(
                 "the list's Both: section 43's and the pixel forest's mIoU",
                 mean_rank(*scores, forest),
             ),
+            (
+                "Both without the fold models: mIoU in sample, edge fit, pixel forest",
+                mean_rank(scores[0], *scores[2:], forest),
+            ),
         ]
     rows = []
     for label, ranked in rankings:
