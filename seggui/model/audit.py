@@ -289,9 +289,9 @@ def _forest_scores(
     """The pixel forest's out-of-fold mIoU per slide, on the fold models' folds, and a note
     of what it took (or why it was left out)."""
     by_name = {s.name: s for s in ctx.slides}
-    usable = {n for n, s in by_name.items() if s.scorable}
+    scorable = {n for n, s in by_name.items() if s.scorable}
     folds = [
-        ([n for n in p.learn if n in usable], [n for n in p.held_out + p.test if n in usable])
+        ([n for n in p.learn if n in scorable], [n for n in p.held_out + p.test if n in scorable])
         for p in plans
     ]
 
