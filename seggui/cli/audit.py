@@ -21,14 +21,20 @@ from seggui.core.train_settings import DEFAULTS, TrainSettings
 NAME = "audit"
 HELP = "rank slides by out-of-sample mIoU (worst annotations first)"
 SYNOPSIS = (
-    "seggui audit FOLDER [--model PATH] [--folds K] [--time-budget S] [--epochs N] [--json] [--tta]\n"
-    "             [--cluster ADDRESS [--tls-ca F --tls-cert F --tls-key F] [--insecure] | --workers N]"
+    "seggui audit FOLDER [--quick] [--model PATH] [--folds K] [--time-budget S] [--epochs N] [--json]\n"
+    "             [--tta] [--cluster ADDRESS [--tls-ca F --tls-cert F --tls-key F] [--insecure] |\n"
+    "             --workers N]"
 )
 SUMMARY = "mIoU and label quality from models that never saw the slide"
 
 
 def add_arguments(a) -> None:
     a.add_argument("folder")
+    a.add_argument(
+        "--quick",
+        action="store_true",
+        help="pixel forests instead of U-Nets as the fold models: seconds, no TensorFlow",
+    )
     a.add_argument(
         "--model", help="take the fold models' size, blocks and working resolution from this model"
     )
@@ -54,12 +60,19 @@ def add_arguments(a) -> None:
 
 def run(args) -> int:
     quiet_tensorflow()
-    from seggui.core.audit import save_audit
+    from seggui.core.audit import load_audit, save_audit
 
     if args.folds < 2:
         print("seggui audit: error: --folds must be at least 2", file=sys.stderr)
         return 2
     spec = cluster_spec(args)
+    if args.quick and (spec is not None or args.tta or args.time_budget):
+        print(
+            "seggui audit: error: --quick runs here, in seconds: no --cluster, --workers, "
+            "--tta or --time-budget",
+            file=sys.stderr,
+        )
+        return 2
     ctx = open_context(args.folder)
     settings = TrainSettings(epochs=args.epochs)
     model_name = ""
@@ -77,9 +90,19 @@ def run(args) -> int:
     data = {"slides": [], "problems": []}
     result = path = None
     if any(s.scorable for s in ctx.slides) or not ctx.scan.whole_slides:
-        result = _fold_models(ctx, settings, args, model_name, bar, STARTED, spec)
+        if args.quick:
+            result = _forests(ctx, settings, args.folds, bar)
+        else:
+            result = _fold_models(ctx, settings, args, model_name, bar, STARTED, spec)
         path = save_audit(ctx.workspace, result)
         data = result.to_json()
+        held = load_audit(ctx) if result.quick else None
+        if held is not None and not held.quick:
+            print(
+                "note: a U-Net audit of these masks holds: the window keeps showing it; this "
+                f"quick audit is saved beside it ({path.name})",
+                file=sys.stderr,
+            )
     whole, whole_problems = _whole_slides(ctx, args.model) if ctx.scan.whole_slides else ([], [])
     data["slides"] += whole
     problems = (
@@ -129,7 +152,8 @@ def run(args) -> int:
     if result is not None:
         print(
             f"{len(data['slides']) - len(whole)} slides scored out of sample by {result.folds} "
-            f"fold models in {result.seconds:.0f} s; saved in {path}",
+            f"{'pixel forests' if result.quick else 'fold models'} in {result.seconds:.0f} s "
+            f"(skill {result.skill:.2f}); saved in {path}",
             file=sys.stderr,
         )
     if whole:
@@ -152,10 +176,22 @@ def _say_edges(following: int, checked: int) -> None:
     print(f"{following} of {checked} masks follow their images' edges: {used}", file=sys.stderr)
 
 
+def _forests(ctx, settings, folds: int, bar):
+    """A quick audit's out-of-sample scores: a pixel forest per fold."""
+    from seggui.core.audit import AuditError
+    from seggui.core.quick_audit import run_quick_audit
+
+    try:
+        return run_quick_audit(ctx, folds, settings.seed, lambda d, t: bar(d, t, "pixel forests"))
+    except AuditError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def _fold_models(ctx, settings, args, model_name, bar, started, spec):
     """The fold models' out-of-sample scores, here or on the cluster."""
     from contextlib import nullcontext
 
+    from seggui.core.audit import AuditError
     from seggui.model.audit import run_audit
     from seggui.model.train import TrainingError
 
@@ -175,7 +211,7 @@ def _fold_models(ctx, settings, args, model_name, bar, started, spec):
                 started=started,
                 client=client,
             )
-    except TrainingError as exc:
+    except (TrainingError, AuditError) as exc:
         raise CliError(str(exc)) from exc
 
 

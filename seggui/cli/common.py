@@ -82,8 +82,9 @@ def check_classes(ctx, meta) -> None:
 
 
 def progress_text(p) -> str:
-    """A training progress report as one line; numbers that are not known yet are left out."""
-    parts = [f"epoch {p.epoch}/{p.epochs}"]
+    """A training progress report as one line; numbers that are not known yet are left out
+    (no epoch before the first: an audit's pixel forest runs before any fold model)."""
+    parts = [f"epoch {p.epoch}/{p.epochs}"] if p.epoch > 0 else []
     if p.loss is not None and math.isfinite(p.loss):
         parts.append(f"loss {p.loss:.4f}")
     if p.val_iou is not None and math.isfinite(p.val_iou):

@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seggui.core.atomic import atomic_write_text
+from seggui.core.curation import curate
 from seggui.core.folder import FolderContext
 from seggui.core.mask_store import file_stamp
 from seggui.core.quality import SlideQuality
 
 AUDIT_FILE = "audit.json"
+#: A quick audit's file: beside, never over, a U-Net audit of minutes.
+QUICK_AUDIT_FILE = "audit-quick.json"
 #: Bumped when a saved score's meaning changes (2: label quality is no longer the softmin;
 #: 3: each slide's out-of-sample mIoU, which the audit ranks by).
 AUDIT_FORMAT = 3
@@ -58,6 +61,40 @@ def assign_folds(names: list[str], folds: int, seed: int = 42) -> dict[str, int]
         for i in held_out:
             out[names[i]] = k
     return out
+
+
+class AuditError(ValueError):
+    """The folder cannot be audited as asked (too few slides for the folds)."""
+
+
+@dataclass
+class FoldPlan:
+    """Which slides one fold learns from and which it scores (names)."""
+
+    k: int
+    folds: int
+    learn: list[str]
+    held_out: list[str]
+    test: list[str]
+
+
+def plan_folds(ctx: FolderContext, folds: int, seed: int) -> list[FoldPlan]:
+    """The folds of the non-test slides (every one is scored, rejected ones included; they
+    are only kept out of the learning); the test slides are scored by the first fold."""
+    rejected = set(curate(ctx, include_needs_fix=True, include_rejected=False).left_out)
+    pool = [s.name for s in ctx.part("train")]
+    if len(pool) < folds:
+        raise AuditError(f"{len(pool)} training slides cannot be split into {folds} folds")
+    fold_of = assign_folds(pool, folds, seed)
+    test = [s.name for s in ctx.part("test")]
+    plans = []
+    for k in range(folds):
+        learn = [n for n in pool if fold_of[n] != k and n not in rejected]
+        if not learn:
+            raise AuditError(f"fold {k + 1} has no slides left to learn from")
+        held = [n for n in pool if fold_of[n] == k]
+        plans.append(FoldPlan(k, folds, learn, held, test if k == 0 else []))
+    return plans
 
 
 def audit_key(ctx: FolderContext) -> str:
@@ -95,6 +132,15 @@ class AuditResult:
         return skill(*self.pixels)
 
     @property
+    def fold_models(self) -> str:
+        """What the fold models were: "U-Net" (an audit) or "pixel forest" (a quick audit)."""
+        return self.settings.get("fold_models", "U-Net")
+
+    @property
+    def quick(self) -> bool:
+        return self.fold_models != "U-Net"
+
+    @property
     def weak(self) -> bool:
         """The fold models learned too little for their ranking to be trusted."""
         return not self.skill >= WEAK_SKILL
@@ -106,10 +152,12 @@ class AuditResult:
         correct, majority, total = self.pixels
         if not total:
             return "The fold models scored no annotated pixels: this audit ranks nothing."
+        models = "pixel forests" if self.quick else "fold models"
+        remedy = "Run the full audit" if self.quick else "Give the audit more time"
         return (
-            f"The fold models learned little ({correct / total:.0%} of pixels as annotated; "
+            f"The {models} learned little ({correct / total:.0%} of pixels as annotated; "
             f"the most common class everywhere: {majority / total:.0%}): their ranking is "
-            "unreliable. Give the audit more time, or sort by mIoU."
+            f"unreliable. {remedy}, or sort by mIoU."
         )
 
     @property
@@ -125,7 +173,7 @@ class AuditResult:
 
     def advice(self) -> str:
         """Which sort to use now, for the user when the audit is not :attr:`weak`."""
-        scores = ["the mIoU", "the Audit column"]
+        scores = ["the mIoU", "the Audit column" + (" (pixel forests)" if self.quick else "")]
         if self.uses_edges:
             scores.append("the masks' edge fit")
         if self.uses_forest:
@@ -191,19 +239,25 @@ class AuditResult:
 
 
 def save_audit(workspace: str | Path, result: AuditResult) -> Path:
-    path = Path(workspace) / AUDIT_FILE
+    """Save ``result`` in the workspace: a quick audit in a file of its own, so that it never
+    replaces a U-Net audit that took minutes."""
+    path = Path(workspace) / (QUICK_AUDIT_FILE if result.quick else AUDIT_FILE)
     atomic_write_text(path, json.dumps(result.to_json(), indent=1, allow_nan=False))
     return path
 
 
 def load_audit(ctx: FolderContext) -> AuditResult | None:
     """The folder's saved audit if its masks and split are still those it scored, and its
-    scores mean what they mean now."""
-    try:
-        data = json.loads((ctx.workspace / AUDIT_FILE).read_text(encoding="utf-8"))
-        if data.get("format") != AUDIT_FORMAT:
-            return None
-        result = AuditResult.from_json(data)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return result if result.key == audit_key(ctx) else None
+    scores mean what they mean now: the U-Net audit where one holds (it ran the same pixel
+    forests first, where they learned enough), else the quick audit."""
+    for name in (AUDIT_FILE, QUICK_AUDIT_FILE):
+        try:
+            data = json.loads((ctx.workspace / name).read_text(encoding="utf-8"))
+            if data.get("format") != AUDIT_FORMAT:
+                continue
+            result = AuditResult.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if result.key == audit_key(ctx):
+            return result
+    return None

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from seggui.core.audit import skill
 from seggui.core.imageio import SlideFileError
 from seggui.core.metrics import Scores
+from seggui.core.quality import SlideQuality, prediction_parts, slide_quality
 
 #: Features are computed on the slide reduced by this factor (context for 1/4 of the cost).
 DOWNSAMPLE = 2
@@ -44,11 +45,17 @@ class OutOfTime(Exception):
 
 @dataclass
 class ForestScores:
-    """Each scored slide's out-of-fold mIoU, and the pixels behind the forest's skill:
-    ``(as annotated, of the most common annotated class, all annotated)``."""
+    """Each scored slide's out-of-fold mIoU and label quality (from the forest's class
+    probabilities, on the reduced slide; issue pixels counted at full size), and the pixels
+    behind the forest's skill: ``(as annotated, of the most common annotated class, all
+    annotated)``."""
 
-    miou: dict[str, float] = field(default_factory=dict)
+    quality: dict[str, SlideQuality] = field(default_factory=dict)
     pixels: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def miou(self) -> dict[str, float]:
+        return {name: q.miou for name, q in self.quality.items()}
 
     @property
     def skill(self) -> float:
@@ -131,10 +138,14 @@ def out_of_fold_miou(
                 continue
             features, factor = pixel_features(image)
             h, w = features.shape[:2]
-            labels = forest.predict(features.reshape(-1, features.shape[-1])).reshape(h, w)
+            probs = np.zeros((h * w, n_classes), np.float32)
+            probs[:, forest.classes_] = forest.predict_proba(features.reshape(h * w, -1))
+            labels, _, margin, probs_u8 = prediction_parts(probs.reshape(h, w, n_classes))
             truth = mask[::factor, ::factor][:h, :w]
             scores = Scores.compare(truth, labels.astype(np.int64), n_classes)
-            out.miou[name] = scores.miou
+            quality = slide_quality(probs_u8, labels, margin, truth, out_of_sample=True)
+            issues = quality.issue_pixels * factor * factor
+            out.quality[name] = replace(quality, miou=scores.miou, issue_pixels=issues)
             confusion += scores.confusion
             tick()
     counts = confusion.sum(axis=1)

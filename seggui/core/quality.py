@@ -37,6 +37,19 @@ def softmin(scores: np.ndarray, temperature: float = TEMPERATURE) -> float:
     return float(np.dot(s, weights) / weights.sum())
 
 
+def prediction_parts(
+    probs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """From float class probabilities (..., C): the labels (uint8), the top class's
+    probability and its margin over the second (float32), and every probability in 8 bits."""
+    top2 = -np.partition(-probs, 1, axis=-1)[..., :2] if probs.shape[-1] > 1 else None
+    labels = probs.argmax(-1).astype(np.uint8)
+    confidence = np.take_along_axis(probs, labels[..., None].astype(np.intp), -1)[..., 0]
+    margin = confidence - top2[..., 1] if top2 is not None else confidence
+    probs_u8 = np.clip(np.round(probs * 255.0), 0, 255).astype(np.uint8)
+    return labels, confidence.astype(np.float32), margin.astype(np.float32), probs_u8
+
+
 def annotated_probability(probs_u8: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Per pixel, the probability (uint8, value / 255) the model gives the annotated class."""
     index = np.minimum(truth, probs_u8.shape[-1] - 1)[..., None].astype(np.intp)

@@ -21,7 +21,8 @@ def scores_csv(facts: SlideFacts) -> str:
     ``label_quality`` and its neighbours are in sample (the active model); ``audit_*`` are out
     of sample, from the folder's last audit, where it still holds (``audit_edge_fit`` needs no
     model: how well the mask's boundaries sit on the image's edges; ``audit_forest_miou``: a
-    pixel forest's out-of-fold mIoU); ``both_rank`` is the mean of the slide's rank
+    pixel forest's out-of-fold mIoU, beside the U-Nets'; after a quick audit the forests'
+    mIoU is ``audit_miou``); ``both_rank`` is the mean of the slide's rank
     percentiles in ``miou``, ``audit_miou``, ``audit_edge_fit`` and ``audit_forest_miou``."""
     classes = facts.ctx.classes
     out = io.StringIO()

@@ -24,15 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from seggui.core.audit import WEAK_SKILL, AuditResult, assign_folds, audit_key
+from seggui.core.audit import WEAK_SKILL, AuditResult, FoldPlan, audit_key, plan_folds
 from seggui.core.cancel import Cancelled, CancelToken
-from seggui.core.curation import curate
 from seggui.core.edge_fit import edge_evidence, masks_follow_edges
 from seggui.core.folder import FolderContext
 from seggui.core.imageio import SlideFileError, read_image, read_pair
 from seggui.core.metrics import Scores
 from seggui.core.pixel_forest import OutOfTime, out_of_fold_miou
 from seggui.core.quality import SlideQuality, slide_quality
+from seggui.core.quick_audit import forest_folds, slide_reader
 from seggui.core.slides import Slide
 from seggui.core.train_settings import TrainSettings
 from seggui.model.predict import Prediction, Predictor
@@ -59,17 +59,6 @@ Observe = Callable[[str, Prediction, np.ndarray], None]
 
 
 @dataclass
-class FoldPlan:
-    """Which slides one fold learns from and which it scores (names)."""
-
-    k: int
-    folds: int
-    learn: list[str]
-    held_out: list[str]
-    test: list[str]
-
-
-@dataclass
 class FoldResult:
     """One fold's out-of-sample scores, or ``cancelled``."""
 
@@ -83,27 +72,6 @@ class FoldResult:
     correct: int = 0  # annotated pixels predicted as annotated
     truth_counts: np.ndarray | None = None  # annotated pixels per class
     following: int = 0  # masks that fit their image's edges better than shifted
-
-
-def plan_folds(ctx: FolderContext, folds: int, seed: int) -> list[FoldPlan]:
-    """The folds of the non-test slides (every one is scored, rejected ones included; they
-    are only kept out of the learning)."""
-    from seggui.model.train import TrainingError
-
-    rejected = set(curate(ctx, include_needs_fix=True, include_rejected=False).left_out)
-    pool = [s.name for s in ctx.part("train")]
-    if len(pool) < folds:
-        raise TrainingError(f"{len(pool)} training slides cannot be split into {folds} folds")
-    fold_of = assign_folds(pool, folds, seed)
-    test = [s.name for s in ctx.part("test")]
-    plans = []
-    for k in range(folds):
-        learn = [n for n in pool if fold_of[n] != k and n not in rejected]
-        if not learn:
-            raise TrainingError(f"fold {k + 1} has no slides left to learn from")
-        held = [n for n in pool if fold_of[n] == k]
-        plans.append(FoldPlan(k, folds, learn, held, test if k == 0 else []))
-    return plans
 
 
 def fold_settings(settings: TrainSettings) -> TrainSettings:
@@ -232,7 +200,7 @@ def run_audit(
     started = time.monotonic() if started is None else started
     ends_by = started + time_budget_s if time_budget_s else None
     plans = plan_folds(ctx, folds, settings.seed)
-    report(TrainProgress(1, folds, 0, 1, float("nan"), message="pixel forest: colour and texture"))
+    report(TrainProgress(0, folds, 0, 1, float("nan"), message="pixel forest: colour and texture"))
     try:
         forest, note = _forest_scores(ctx, plans, settings.seed, started, time_budget_s, cancel)
     except Cancelled:
@@ -288,21 +256,16 @@ def _forest_scores(
 ) -> tuple[dict[str, float], str]:
     """The pixel forest's out-of-fold mIoU per slide, on the fold models' folds, and a note
     of what it took (or why it was left out)."""
-    by_name = {s.name: s for s in ctx.slides}
-    scorable = {n for n, s in by_name.items() if s.scorable}
-    folds = [
-        ([n for n in p.learn if n in scorable], [n for n in p.held_out + p.test if n in scorable])
-        for p in plans
-    ]
-
-    def read(name: str) -> tuple[np.ndarray, np.ndarray]:
-        return read_pair(by_name[name].image_path, by_name[name].mask_path, ctx.classes)
-
     deadline = started + FOREST_SHARE * budget_s if budget_s else None
     t = time.monotonic()
     try:
         scores = out_of_fold_miou(
-            folds, read, len(ctx.classes), seed, deadline, cancel.raise_if_cancelled
+            forest_folds(ctx, plans),
+            slide_reader(ctx),
+            len(ctx.classes),
+            seed,
+            deadline,
+            cancel.raise_if_cancelled,
         )
     except OutOfTime as exc:
         return {}, f"left out: it would not end within {FOREST_SHARE:.0%} of the budget ({exc})"

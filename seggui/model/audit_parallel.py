@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 
+from seggui.core.audit import FoldPlan
 from seggui.core.cancel import CancelToken
 from seggui.core.folder import FolderContext
 from seggui.core.train_settings import TrainSettings
-from seggui.model.audit import FoldPlan, FoldResult, run_fold
+from seggui.model.audit import FoldResult, run_fold
 from seggui.model.progress import TrainProgress
 
 POLL_S = 1.0

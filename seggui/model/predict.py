@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seggui.core.cancel import CancelToken
+from seggui.core.quality import prediction_parts
 from seggui.core.resolution import enlarge_probabilities, reduce_image
 
 
@@ -80,12 +81,7 @@ def _make_backend(model, base_filters: int, depth: int, backend: str):
 
 def _from_probabilities(probs: np.ndarray) -> Prediction:
     """Labels, confidence, margin and 8-bit probabilities from float class probabilities."""
-    top2 = -np.partition(-probs, 1, axis=-1)[..., :2] if probs.shape[-1] > 1 else None
-    labels = probs.argmax(-1).astype(np.uint8)
-    confidence = np.take_along_axis(probs, labels[..., None].astype(np.intp), -1)[..., 0]
-    margin = confidence - top2[..., 1] if top2 is not None else confidence
-    probs_u8 = np.clip(np.round(probs * 255.0), 0, 255).astype(np.uint8)
-    return Prediction(labels, confidence.astype(np.float32), margin.astype(np.float32), probs_u8)
+    return Prediction(*prediction_parts(probs))
 
 
 def _tile_starts(length: int, tile: int, stride: int) -> list[int]:

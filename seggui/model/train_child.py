@@ -44,14 +44,17 @@ def main(argv: list[str]) -> int:
     _yield_to_the_window()
     token = CancelToken()
     threading.Thread(target=_watch_stdin, args=(token,), daemon=True).start()
-    _emit(events.Status("loading TensorFlow"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         from seggui.core.folder import open_folder
-        from seggui.model.train import train
 
         ctx = open_folder(spec["folder"])
         settings = TrainSettings(**spec.get("settings", {}))
+        if spec.get("mode") == "audit" and spec.get("quick"):
+            return _quick_audit(ctx, settings, spec, token)
+        _emit(events.Status("loading TensorFlow"))
+        from seggui.model.train import train
+
         if spec.get("mode") == "audit":
             return _audit(ctx, settings, spec, token)
         from seggui.model.devices import describe, training_devices
@@ -100,7 +103,6 @@ def _make_int8(ctx, result, token: CancelToken) -> None:
 def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:
     from contextlib import nullcontext
 
-    from seggui.core.audit import save_audit
     from seggui.core.cluster_address import ClusterSpec
     from seggui.model.audit import run_audit
     from seggui.model.cluster import check_shared, open_client
@@ -121,6 +123,30 @@ def _audit(ctx, settings, spec: dict, token: CancelToken) -> int:
             started=float(spec.get("started", 0.0)) or None,
             client=client,
         )
+    return _audit_done(ctx, result)
+
+
+def _quick_audit(ctx, settings, spec: dict, token: CancelToken) -> int:
+    """Pixel forests as the fold models: no TensorFlow, seconds."""
+    from seggui.core.quick_audit import run_quick_audit
+
+    folds = int(spec.get("folds", 3))
+    _emit(events.Status(f"quick audit: a pixel forest for each of {folds} folds"))
+
+    shown = [-1]
+
+    def report(done: int, total: int) -> None:
+        if done * 100 // total != shown[0]:  # a folder of thousands: one line a percent
+            shown[0] = done * 100 // total
+            _emit(events.Status(f"quick audit: {done} of {total} slides read"))
+
+    return _audit_done(ctx, run_quick_audit(ctx, folds, settings.seed, report, token))
+
+
+def _audit_done(ctx, result) -> int:
+    """Save a finished audit and tell the window, or tell it the audit was cancelled."""
+    from seggui.core.audit import save_audit
+
     if result is None:
         _emit(events.RunCancelled())
         return 0

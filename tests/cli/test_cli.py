@@ -163,6 +163,9 @@ def test_progress_line_never_prints_nan():
     line = progress_text(TrainProgress(3, 3, 5, 5, math.nan, message="scoring the test split"))
     assert "nan" not in line and "scoring the test split" in line
     assert "loss 0.1235" in progress_text(TrainProgress(1, 3, 2, 5, 0.12345, val_iou=math.nan))
+    # Before the first epoch (the audit's pixel forest): no "epoch 0/3".
+    forest = TrainProgress(0, 3, 0, 1, math.nan, message="pixel forest: colour and texture")
+    assert progress_text(forest) == "pixel forest: colour and texture"
 
 
 def test_a_model_with_other_classes_is_not_scored(tmp_path):

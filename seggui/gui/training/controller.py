@@ -14,7 +14,7 @@ from PyQt6.QtGui import QActionGroup
 from PyQt6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMenu, QWidget
 
 from seggui.core import registry
-from seggui.core.audit import load_audit
+from seggui.core.audit import QUICK_AUDIT_FILE, load_audit
 from seggui.gui.feedback import Feedback
 from seggui.gui.session.session import Session
 from seggui.gui.training.int8_child import Int8Maker
@@ -50,7 +50,7 @@ class ModelsController:
         panel.activate.connect(lambda p: self.activate(Path(p)))
         panel.message.connect(feedback.status)
         panel.progress_line.connect(feedback.task)
-        panel.audited.connect(lambda _: self.load_audit())
+        panel.audited.connect(self.load_audit)
         self.int8 = Int8Maker(parent)
         self.int8.finished.connect(lambda text: feedback.status(text, 15000))
 
@@ -148,22 +148,30 @@ class ModelsController:
         self.show_retrain()
         self.panel.audit_button.setFocus()
         self.feedback.status(
-            "Audit labels: choose folds and a time budget in the panel, then press Audit labels"
+            "Audit labels: Quick audit takes seconds (pixel forests); for U-Net fold models "
+            "choose folds and a time budget in the panel, then press Audit labels"
         )
 
-    def load_audit(self) -> None:
-        """Show the folder's saved audit, if its masks and split are still those it scored."""
+    def load_audit(self, finished: str = "") -> None:
+        """Show the folder's saved audit, if its masks and split are still those it scored
+        (``finished``: the file of the audit that just ended)."""
         s = self.session
         result = load_audit(s.ctx) if s.ctx is not None else None
         if s.facts is not None:
             s.facts.set_audit(result.slides if result is not None else {})
         if result is not None:
-            if result.weak:
+            if Path(finished).name == QUICK_AUDIT_FILE and not result.quick:
+                self.feedback.status(
+                    "A U-Net audit of these masks holds and stays in the Audit column (it ran "
+                    "the same pixel forests); the quick audit was saved beside it"
+                )
+            elif result.weak:
                 self.feedback.status(f"Audit column: {result.caution()}")
             else:
                 self.feedback.status(
                     f"The Audit column holds the out-of-sample mIoU of {len(result.slides)} "
-                    f"slides ({result.folds} folds, skill {result.skill:.2f}). {result.advice()}"
+                    f"slides ({result.folds} folds of {result.fold_models} models, skill "
+                    f"{result.skill:.2f}). {result.advice()}"
                 )
 
     def train_for_folder(self) -> None:
