@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from common import machine, save, table
-from model_free import auroc_and_precision, dumped_forest, edge_rows
+from model_free import auroc_and_precision, dumped_forest, edge_rows, quick_audit_rows
 
 KINDS = ("class swapped over a region", "region erased", "shifted", "another slide's mask")
 
@@ -133,10 +133,11 @@ def combined_rows(in_sample: dict, oos: dict, bad: set[str]) -> list:
     return rows
 
 
-def rescore(dump: Path, images: Path | None) -> int:
+def rescore(dump: Path, images: Path | None, copy: Path | None = None) -> int:
     """Rank again from the predictions a ``--dump`` run kept (confidence and margin come
     from the 8-bit probabilities, so "calibrated" can differ in the last digits); the edge
-    fits need the slides' images (``--images``, or the folder the run recorded)."""
+    fits need the slides' images (``--images``, or the folder the run recorded); the quick
+    audit's rankings need the corrupted copy itself (``--copy``)."""
     from types import SimpleNamespace
 
     from seggui.core.edge_fit import edge_evidence, masks_follow_edges
@@ -174,6 +175,9 @@ def rescore(dump: Path, images: Path | None) -> int:
         rows += edge_rows(
             sources["in_sample"], sources["oos"], edges, forest, set(meta["corrupted"])
         )
+    if copy is not None:
+        in_sample = {n: v["miou"] for n, v in sources["in_sample"].items()}
+        rows += quick_audit_rows(copy, in_sample, set(meta["corrupted"]))
     print(f"{dump}: {len(meta['corrupted'])} corrupted of {len(per_slide)} slides")
     print(table(rows, ["ranking", "auroc", "precision_at_k"]))
     return 0
@@ -196,13 +200,23 @@ def main() -> int:
         action="store_true",
         help="rank only: no training with the broken masks rejected",
     )
+    parser.add_argument(
+        "--quick-only",
+        action="store_true",
+        help="no U-Net audit: rank by the in-sample scores and the quick audit only",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dump", type=Path, help="save every prediction here, for analysis")
     parser.add_argument("--rescore", type=Path, help="rank again from a --dump folder, no training")
     parser.add_argument("--images", type=Path, help="with --rescore: the slides' images")
+    parser.add_argument(
+        "--copy",
+        type=Path,
+        help="with --rescore: the run's corrupted copy (printed first), for the quick audit",
+    )
     args = parser.parse_args()
     if args.rescore:
-        return rescore(args.rescore, args.images)
+        return rescore(args.rescore, args.images, args.copy)
     if not args.folder:
         parser.error("a folder (or --rescore DIR) is needed")
 
@@ -261,25 +275,27 @@ def main() -> int:
         truth = read_mask(slide.mask_path, ctx.classes)
         observed(in_sample, slide.name, predictor.predict(read_image(slide.image_path)), truth)
 
-    t = time.monotonic()
-    audit = run_audit(
-        ctx,
-        TrainSettings(**settings),
-        args.folds,
-        args.audit_budget_s or args.budget_s * args.folds,
-        observe=lambda name, pred, truth: observed(oos, name, pred, truth),
-    )
-    audit_s = time.monotonic() - t
-    assert all(oos[name]["label_quality"] == q.label_quality for name, q in audit.slides.items())
-    edges = {name: q.edge_fit for name, q in audit.slides.items() if name in in_sample}
-    forest = {n: q.forest_miou for n, q in audit.slides.items() if not np.isnan(q.forest_miou)}
-    print(f"masks following their images' edges: {audit.settings['masks_following_edges']}")
-    print(f"pixel forest: {audit.settings['pixel_forest']}")
-
     rows = ranking_rows(in_sample, set(bad), SOURCES["in_sample"])
-    rows += ranking_rows(oos, set(bad), SOURCES["oos"])
-    rows += combined_rows(in_sample, oos, set(bad))
-    rows += edge_rows(in_sample, oos, edges, forest, set(bad))
+    audit, audit_s = None, 0.0
+    if not args.quick_only:
+        t = time.monotonic()
+        audit = run_audit(
+            ctx,
+            TrainSettings(**settings),
+            args.folds,
+            args.audit_budget_s or args.budget_s * args.folds,
+            observe=lambda name, pred, truth: observed(oos, name, pred, truth),
+        )
+        audit_s = time.monotonic() - t
+        assert all(oos[n]["label_quality"] == q.label_quality for n, q in audit.slides.items())
+        edges = {name: q.edge_fit for name, q in audit.slides.items() if name in in_sample}
+        forest = {n: q.forest_miou for n, q in audit.slides.items() if not np.isnan(q.forest_miou)}
+        print(f"masks following their images' edges: {audit.settings['masks_following_edges']}")
+        print(f"pixel forest: {audit.settings['pixel_forest']}")
+        rows += ranking_rows(oos, set(bad), SOURCES["oos"])
+        rows += combined_rows(in_sample, oos, set(bad))
+        rows += edge_rows(in_sample, oos, edges, forest, set(bad))
+    rows += quick_audit_rows(work, {n: v["miou"] for n, v in in_sample.items()}, set(bad))
 
     def clean_test_miou(result) -> float:
         p = Predictor(noisy_model(result), result.meta.depth)
@@ -322,20 +338,22 @@ def main() -> int:
             "seed": args.seed,
         },
         "audit_seconds": audit_s,
-        "audit_skill": audit.skill,
+        "audit_skill": audit.skill if audit else None,
         "audit_folds": {
             k: audit.settings[k]
             for k in ("patch", "fold_val_iou", "fold_fit_seconds", "pixel_forest")
+            if audit
         },
         "rankings": rows,
         "training": training,
-        "worst_first_audit": [name for name, _ in audit.ranked()][: 2 * len(bad)],
+        "worst_first_audit": [name for name, _ in audit.ranked()][: 2 * len(bad)] if audit else [],
         "per_slide": {"in_sample": in_sample, "out_of_sample": oos},
     }
     print(table(rows, ["ranking", "auroc", "precision_at_k"]))
     print(f"k = {len(bad)} corrupted slides")
     print(table(training, ["training", "test_miou_clean_masks", "seconds"]))
-    print(f"audit: {audit_s:.0f} s for {args.folds} folds, fold models' skill {audit.skill:.3f}")
+    if audit:
+        print(f"audit: {audit_s:.0f} s for {args.folds} folds, fold skill {audit.skill:.3f}")
     print(json.dumps(result, indent=1))
     save(f"label_errors-{Path(args.folder).name}", result)
     return 0

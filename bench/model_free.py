@@ -82,3 +82,30 @@ def dumped_forest(dump: Path, images: Path, classes: int) -> dict[str, float]:
     took = time.monotonic() - t
     print(f"pixel forest: {len(out)} slides in {took:.1f} s, skill {forest.skill:.2f}")
     return out
+
+
+def quick_audit_rows(folder: Path, in_sample_miou: dict[str, float], bad: set[str]) -> list:
+    """The product's quick audit (``seggui audit FOLDER --quick``: pixel forests as the
+    fold models, three folds, the default seed) on ``folder``, and the list's rankings after
+    it: its Audit column (the forests' mIoU) and its Both column (the mean rank of the
+    in-sample mIoU, that mIoU and the edge fit where the masks follow edges)."""
+    from seggui.core.folder import open_folder
+    from seggui.core.quick_audit import run_quick_audit
+    from seggui.core.ranking import mean_rank
+    from seggui.core.train_settings import TrainSettings
+
+    result = run_quick_audit(open_folder(folder), 3, TrainSettings().seed)
+    print(f"quick audit: {result.settings['pixel_forest']}, wall {result.seconds:.1f} s")
+    forest = {n: q.miou for n, q in result.slides.items()}
+    scores = [in_sample_miou, forest]
+    edges = {n: q.edge_fit for n, q in result.slides.items()}
+    if not all(np.isnan(v) for v in edges.values()):
+        scores.append(edges)
+    rows = []
+    for label, ranked in (
+        ("quick audit: its Audit column (pixel forests' mIoU)", forest),
+        ("quick audit: its Both column (mIoU in sample, forests, edge fit)", mean_rank(*scores)),
+    ):
+        auroc, precision = auroc_and_precision(ranked, bad)
+        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})
+    return rows
