@@ -5,7 +5,8 @@ scored each slide without having trained on it; the edge fit asks no model at al
 the mask's boundaries sit on the image's edges; the pixel forest learns colour and texture
 from the other folds. They fail on different slides, so a slide low in all is more likely to
 carry a broken mask than one low in many: the mean of its rank percentiles found broken masks
-better than the mIoU sort in every run measured (BENCHMARKS.md sections 37, 42, 43 and 44).
+better than the mIoU sort in every run measured with a U-Net audit and in seven of eight with
+a quick audit's forests (BENCHMARKS.md sections 37 and 42-45).
 """
 
 from __future__ import annotations

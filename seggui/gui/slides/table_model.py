@@ -78,16 +78,19 @@ class SlideTableModel(QAbstractTableModel):
         "likely wrong",
         COL_AUDIT: "Mean IoU against the annotation of models that never trained on the slide "
         "(Model > Audit labels: U-Nets, or pixel forests after a Quick audit): sort ascending "
-        "for the worst first. In our measurements the U-Nets' "
+        "for the worst first. In our measurements the U-Nets' mIoU "
         "found broken masks better than the mIoU column in four runs of eight, worse on "
-        "average; the Both column, which ranks by both and by two scores that need no U-Net, "
-        "did better (the audit warns when its models learned too little)",
+        "average, the forests' in seven of eight; the Both column, which ranks by both and "
+        "by the masks' edge fit, did better (an audit warns when its models learned too "
+        "little)",
         COL_BOTH: "Mean of the slide's ranks in the mIoU column, the Audit column, the mask's "
         "edge fit (how well its boundaries sit on the image's edges; left out where the "
-        "folder's masks do not follow edges) and a pixel forest's out-of-fold mIoU (colour "
-        "and texture; left out where it learned too little): 0 the folder's worst, 1 its "
-        "best; sort ascending for the worst first. In our measurements it found broken masks "
-        "better than the mIoU column in every run (BENCHMARKS.md sections 43 and 44)",
+        "folder's masks do not follow edges) and, after a U-Net audit, a pixel forest's "
+        "out-of-fold mIoU (colour and texture; left out where it learned too little): 0 the "
+        "folder's worst, 1 its best; sort ascending for the worst first. In our measurements "
+        "it found broken masks better than the mIoU column in every run after a U-Net audit, "
+        "and in seven of eight after a Quick audit (the eighth: 0.929 against 0.931; "
+        "BENCHMARKS.md sections 43-45)",
         COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
         COL_SPLIT: "Training or test part of the folder's split; 'slide' for a whole slide, "
