@@ -25,6 +25,7 @@ def test_quick_audit_from_the_panel_fills_audit_and_both(qtbot, window, demo_fol
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT)
     assert isinstance(panel.last_result, AuditDone), panel.last_result
     assert panel.quick_audit_button.isEnabled()
+    assert panel.run.progress.value() == panel.run.progress.maximum()  # not left at 0%
     saved = load_audit(window.session.ctx)
     assert saved.quick and saved.folds == 2
     qtbot.waitUntil(lambda: facts.has_audit(), timeout=TIMEOUT)

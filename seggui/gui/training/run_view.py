@@ -77,8 +77,10 @@ class RunView(QWidget):
             self._progress(event)
         elif isinstance(event, events.Done):
             self.status.setText("Finished: the new version is listed below.")
+            self.progress.setValue(self.progress.maximum())
             self.time_left.setText("")
         elif isinstance(event, events.AuditDone):
+            self.progress.setValue(self.progress.maximum())  # a quick audit reports no epochs
             self.status.setText(
                 f"Audit finished: {event.slides} slides scored out of sample in "
                 f"{event.seconds:.0f} s. " + (event.caution or event.advice)
