@@ -295,7 +295,8 @@ def main() -> int:
         rows += ranking_rows(oos, set(bad), SOURCES["oos"])
         rows += combined_rows(in_sample, oos, set(bad))
         rows += edge_rows(in_sample, oos, edges, forest, set(bad))
-    rows += quick_audit_rows(work, {n: v["miou"] for n, v in in_sample.items()}, set(bad))
+    miou = {n: v["miou"] for n, v in in_sample.items()}
+    rows += quick_audit_rows(work, miou, set(bad), args.folds)  # the U-Net audit's folds
 
     def clean_test_miou(result) -> float:
         p = Predictor(noisy_model(result), result.meta.depth)

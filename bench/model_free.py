@@ -84,9 +84,11 @@ def dumped_forest(dump: Path, images: Path, classes: int) -> dict[str, float]:
     return out
 
 
-def quick_audit_rows(folder: Path, in_sample_miou: dict[str, float], bad: set[str]) -> list:
+def quick_audit_rows(
+    folder: Path, in_sample_miou: dict[str, float], bad: set[str], folds: int = 3
+) -> list:
     """The product's quick audit (``seggui audit FOLDER --quick``: pixel forests as the
-    fold models, three folds, the default seed) on ``folder``, and the list's rankings after
+    fold models, the default seed) on ``folder``, and the list's rankings after
     it: its Audit column (the forests' mIoU) and its Both column (the mean rank of the
     in-sample mIoU, that mIoU and the edge fit where the masks follow edges)."""
     from seggui.core.folder import open_folder
@@ -94,7 +96,7 @@ def quick_audit_rows(folder: Path, in_sample_miou: dict[str, float], bad: set[st
     from seggui.core.ranking import mean_rank
     from seggui.core.train_settings import TrainSettings
 
-    result = run_quick_audit(open_folder(folder), 3, TrainSettings().seed)
+    result = run_quick_audit(open_folder(folder), folds, TrainSettings().seed)
     print(f"quick audit: {result.settings['pixel_forest']}, wall {result.seconds:.1f} s")
     forest = {n: q.miou for n, q in result.slides.items()}
     scores = [in_sample_miou, forest]
