@@ -2,7 +2,8 @@
 
 Run: ``python bench/inference.py [--model PATH] [--runs N]``. Prints a table and JSON with
 milliseconds per 512x512 tile (median and min) at batch 1 and 4, the speed-up over
-``model.predict`` measured in the same run, and how far each path's output is from the fp32
+``model.predict`` measured in the same run (the OpenVINO path also without its review outputs,
+and with OpenVINO's own Softmax kernel, for what each costs), and how far each path's output is from the fp32
 reference: the fraction of pixels whose class changes and the largest probability change.
 """
 
@@ -62,6 +63,7 @@ def main() -> int:
     rows = [baseline]
     if "openvino" in backends:
         backends.insert(backends.index("openvino"), "openvino-top-only")
+        backends.insert(backends.index("openvino"), "openvino-softmax-kernel")
     for backend in backends:
         if backend == "openvino-top-only":  # the graph before the review outputs, for their cost
             from seggui.model.ovpath import OpenVinoRunner
@@ -71,6 +73,10 @@ def main() -> int:
                 model, meta.base_filters, meta.depth, predictor._infer.precision, review=False
             )
             predictor.path += " (top class only, no review outputs)"
+        elif backend == "openvino-softmax-kernel":  # before Softmax was written as logsumexp
+            predictor = Predictor(model, meta.depth, backend="openvino")
+            predictor._infer.fuse_softmax = False
+            predictor.path += " (OpenVINO's Softmax kernel)"
         else:
             predictor = Predictor(model, meta.depth, backend=backend)
         preds = [predictor.predict(im) for im in images]

@@ -157,3 +157,23 @@ def test_converting_a_model_sends_no_usage_data(tmp_path):
     assert not log.exists(), log.read_text()  # no lookup, no connection
     assert (tmp_path / "m.xml").exists() and out.stdout.strip() == "None"
     assert not (home / "intel").exists()  # no client ID written for an analytics service
+
+
+@pytest.mark.skipif("openvino" not in BACKENDS, reason="needs OpenVINO")
+def test_softmax_written_as_logsumexp_gives_the_same_outputs(trained):
+    from seggui.model.ovpath import OpenVinoRunner
+
+    model, meta, images = trained
+    x = np.stack(images[:2]).astype(np.float32)[..., :3] / 255
+    outputs, kinds = [], []
+    for fuse in (False, True):
+        runner = OpenVinoRunner(model, meta.base_filters, meta.depth, "f32")
+        runner.fuse_softmax = fuse
+        outputs.append(runner(x))
+        graph = runner._compiled_for(x.shape).get_runtime_model()
+        kinds.append({str(op.get_rt_info()["layerType"].astype(str)) for op in graph.get_ordered_ops()})
+    (labels, conf, margin, probs), (labels2, conf2, margin2, probs2) = outputs
+    assert "Softmax" in kinds[0] and "Softmax" not in kinds[1]
+    assert np.array_equal(labels, labels2)
+    assert np.abs(conf - conf2).max() < 1e-5 and np.abs(margin - margin2).max() < 1e-5
+    assert np.abs(probs.astype(int) - probs2).max() <= 1
