@@ -17,7 +17,9 @@ WATCHED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf
 
 
 def machine() -> dict:
-    """The CPU (name, cores and the vector flags the fast paths choose by), for each result."""
+    """The CPU (name, cores and the vector flags the fast paths choose by), for each result,
+    with oneDNN's instruction-set cap where one is set (``ONEDNN_MAX_CPU_ISA=AVX2`` runs the
+    kernels an AVX2-only CPU would)."""
     from seggui.model.devices import cpu_info
 
     cpu, flags = cpu_info()
@@ -26,6 +28,7 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "flags": [f for f in WATCHED_FLAGS if f in flags],
+        **({"isa cap": cap} if (cap := os.environ.get("ONEDNN_MAX_CPU_ISA")) else {}),
     }
 
 

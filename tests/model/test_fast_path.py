@@ -171,7 +171,9 @@ def test_softmax_written_as_logsumexp_gives_the_same_outputs(trained):
         runner.fuse_softmax = fuse
         outputs.append(runner(x))
         graph = runner._compiled_for(x.shape).get_runtime_model()
-        kinds.append({str(op.get_rt_info()["layerType"].astype(str)) for op in graph.get_ordered_ops()})
+        kinds.append(
+            {str(op.get_rt_info()["layerType"].astype(str)) for op in graph.get_ordered_ops()}
+        )
     (labels, conf, margin, probs), (labels2, conf2, margin2, probs2) = outputs
     assert "Softmax" in kinds[0] and "Softmax" not in kinds[1]
     assert np.array_equal(labels, labels2)

@@ -22,6 +22,17 @@ def test_auto_trains_in_bfloat16_only_on_a_cpu_with_bf16_units(monkeypatch, bf16
         precision.training_precision("fp8")
 
 
+def test_an_isa_cap_below_bf16_means_no_bf16_units(monkeypatch):
+    from seggui.model import cpu
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    cpu.cpu_has_bf16.cache_clear()
+    try:
+        assert not cpu.cpu_has_bf16()
+    finally:
+        cpu.cpu_has_bf16.cache_clear()
+
+
 def test_a_model_trained_in_bfloat16_is_saved_in_float32_and_predicts(tmp_path):
     from seggui.core.demo import write_demo
 
