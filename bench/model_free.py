@@ -90,7 +90,8 @@ def quick_audit_rows(
     """The product's quick audit (``seggui audit FOLDER --quick``: pixel forests as the
     fold models, the default seed) on ``folder``, and the list's rankings after
     it: its Audit column (the forests' mIoU) and its Both column (the mean rank of the
-    in-sample mIoU, that mIoU and the edge fit where the masks follow edges)."""
+    in-sample mIoU, that mIoU, the edge fit where the masks follow edges and the forest's
+    largest issue region), and Both as it was before the issue region."""
     from seggui.core.folder import open_folder
     from seggui.core.quick_audit import run_quick_audit
     from seggui.core.ranking import mean_rank
@@ -103,10 +104,15 @@ def quick_audit_rows(
     edges = {n: q.edge_fit for n, q in result.slides.items()}
     if not all(np.isnan(v) for v in edges.values()):
         scores.append(edges)
+    region = {n: -q.issue_region for n, q in result.slides.items()}
     rows = []
     for label, ranked in (
         ("quick audit: its Audit column (pixel forests' mIoU)", forest),
-        ("quick audit: its Both column (mIoU in sample, forests, edge fit)", mean_rank(*scores)),
+        ("quick audit: Both without the issue region (before section 48)", mean_rank(*scores)),
+        (
+            "quick audit: its Both column (mIoU in sample, forests, edge fit, issue region)",
+            mean_rank(*scores, region),
+        ),
     ):
         auroc, precision = auroc_and_precision(ranked, bad)
         rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})

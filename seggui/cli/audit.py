@@ -122,7 +122,7 @@ def run(args) -> int:
             "folds": result.folds if result is not None else 0,
             "skill": data.get("skill"),
             "slides": [
-                {k: row.get(k) for k in ("name", "miou", "edge_fit", "forest_miou")}
+                {k: row.get(k) for k in ("name", "miou", "edge_fit", "forest_miou", "issue_region")}
                 | {
                     k: row[k]
                     for k in (

@@ -222,6 +222,7 @@ class AuditResult:
                 float("nan") if row.get("miou") is None else row["miou"],
                 float("nan") if row.get("edge_fit") is None else row["edge_fit"],
                 float("nan") if row.get("forest_miou") is None else row["forest_miou"],
+                float("nan") if row.get("issue_region") is None else row["issue_region"],
             )
             fold_of[row["name"]] = row.get("fold", -1)
         return cls(

@@ -30,6 +30,10 @@ from seggui.core.ranking import mean_rank
 from seggui.core.records import ScoreRecords
 from seggui.core.review import Review, ReviewStore
 
+#: The audit's scores that join the Both column where it kept them, each with the sign that
+#: makes low mean suspicious (a larger issue region is worse).
+BOTH_EXTRAS = (("edge_fit", 1.0), ("forest_miou", 1.0), ("issue_region", -1.0))
+
 Listener = Callable[[str, str], None]
 
 
@@ -126,16 +130,17 @@ class SlideFacts:
 
     def both(self, name: str) -> float | None:
         """The mean of the slide's rank percentiles in the active model's mIoU, in the
-        audit's, in its edge fit and in the pixel forest's mIoU (0: worst of the folder in
-        all, 1: best), among the slides that have them all; None without an audit. The edge
-        fit and the forest count where the audit kept them (an older audit has neither)."""
+        audit's, in its edge fit, in the pixel forest's mIoU and (after a quick audit) in its
+        largest issue region (0: worst of the folder in all, 1: best), among the slides that
+        have them all; None without an audit. The last three count where the audit kept them
+        (an older audit has none)."""
         if not self._audit:
             return None
         if self._both is None:
             audit = {n: q.miou for n, q in self._audit.items()}
             scores = [{n: self.miou(n) for n in audit}, audit]
-            for extra in ("edge_fit", "forest_miou"):  # where the audit kept them
-                values = {n: getattr(q, extra) for n, q in self._audit.items()}
+            for extra, sign in BOTH_EXTRAS:  # where the audit kept them
+                values = {n: sign * getattr(q, extra) for n, q in self._audit.items()}
                 if not all(math.isnan(v) for v in values.values()):
                     scores.append(values)
             self._both = mean_rank(*scores)

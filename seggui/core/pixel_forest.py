@@ -21,7 +21,13 @@ import numpy as np
 from seggui.core.audit import skill
 from seggui.core.imageio import SlideFileError
 from seggui.core.metrics import Scores
-from seggui.core.quality import SlideQuality, prediction_parts, slide_quality
+from seggui.core.quality import (
+    SlideQuality,
+    annotated_probability,
+    issue_region,
+    prediction_parts,
+    slide_quality,
+)
 
 #: Features are computed on the slide reduced by this factor (context for 1/4 of the cost).
 DOWNSAMPLE = 2
@@ -45,10 +51,10 @@ class OutOfTime(Exception):
 
 @dataclass
 class ForestScores:
-    """Each scored slide's out-of-fold mIoU and label quality (from the forest's class
-    probabilities, on the reduced slide; issue pixels counted at full size), and the pixels
-    behind the forest's skill: ``(as annotated, of the most common annotated class, all
-    annotated)``."""
+    """Each scored slide's out-of-fold mIoU, label quality and largest issue region (from the
+    forest's class probabilities, on the reduced slide; issue pixels counted at full size),
+    and the pixels behind the forest's skill: ``(as annotated, of the most common annotated
+    class, all annotated)``."""
 
     quality: dict[str, SlideQuality] = field(default_factory=dict)
     pixels: tuple[int, int, int] = (0, 0, 0)
@@ -145,7 +151,10 @@ def out_of_fold_miou(
             scores = Scores.compare(truth, labels.astype(np.int64), n_classes)
             quality = slide_quality(probs_u8, labels, margin, truth, out_of_sample=True)
             issues = quality.issue_pixels * factor * factor
-            out.quality[name] = replace(quality, miou=scores.miou, issue_pixels=issues)
+            region = issue_region(annotated_probability(probs_u8, truth))
+            out.quality[name] = replace(
+                quality, miou=scores.miou, issue_pixels=issues, issue_region=region
+            )
             confusion += scores.confusion
             tick()
     counts = confusion.sum(axis=1)

@@ -3,10 +3,11 @@
 The active model scored every slide (most of them it trained on); an audit's fold models
 scored each slide without having trained on it; the edge fit asks no model at all whether
 the mask's boundaries sit on the image's edges; the pixel forest learns colour and texture
-from the other folds. They fail on different slides, so a slide low in all is more likely to
-carry a broken mask than one low in many: the mean of its rank percentiles found broken masks
-better than the mIoU sort in every run measured with a U-Net audit and in seven of eight with
-a quick audit's forests (BENCHMARKS.md sections 37 and 42-45).
+from the other folds, and its largest issue region says whether the disagreement is one blob.
+They fail on different slides, so a slide low in all is more likely to carry a broken mask
+than one low in many: the mean of its rank percentiles found broken masks better than the
+mIoU sort in every run measured with a U-Net audit and in the four runs since a quick audit
+adds the issue region (BENCHMARKS.md sections 37 and 42-48).
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ def scores_csv(facts: SlideFacts) -> str:
     of sample, from the folder's last audit, where it still holds (``audit_edge_fit`` needs no
     model: how well the mask's boundaries sit on the image's edges; ``audit_forest_miou``: a
     pixel forest's out-of-fold mIoU, beside the U-Nets'; after a quick audit the forests'
-    mIoU is ``audit_miou``); ``both_rank`` is the mean of the slide's rank
-    percentiles in ``miou``, ``audit_miou``, ``audit_edge_fit`` and ``audit_forest_miou``."""
+    mIoU is ``audit_miou`` and ``audit_issue_region`` the share of the slide in the forest's
+    largest issue region); ``both_rank`` is the mean of the slide's rank percentiles in
+    ``miou``, ``audit_miou``, ``audit_edge_fit``, ``audit_forest_miou`` and (reversed)
+    ``audit_issue_region``, those the audit has."""
     classes = facts.ctx.classes
     out = io.StringIO()
     writer = csv.writer(out)
@@ -47,6 +49,7 @@ def scores_csv(facts: SlideFacts) -> str:
             "audit_softmin",
             "audit_edge_fit",
             "audit_forest_miou",
+            "audit_issue_region",
             "both_rank",
             "problem",
         ]
@@ -69,9 +72,10 @@ def scores_csv(facts: SlideFacts) -> str:
                 _num(a.softmin),
                 _num(a.edge_fit),
                 _num(a.forest_miou),
+                _num(a.issue_region),
             ]
             if a is not None
-            else [""] * 5
+            else [""] * 6
         )
         writer.writerow(
             [

@@ -181,4 +181,11 @@ def test_both_ranks_slides_by_their_mean_rank_in_miou_audit_edge_fit_and_forest(
     assert facts.both(a) == pytest.approx(13 / 18)
     assert facts.both(b) == pytest.approx(7 / 9) and facts.both(c) == pytest.approx(1 / 2)
     assert float(_rows(facts)[b]["audit_forest_miou"]) == 0.3
+    # A quick audit's issue region counts reversed: the larger, the more suspicious.
+    region = {a: 0.02, b: 0.30, c: 0.01}
+    set_audit(issue_region=region)
+    # a (1.5/3 + 2/3 + 2/3) / 3, b (3/3 + 3/3 + 1/3) / 3, c (1.5/3 + 1/3 + 3/3) / 3.
+    assert facts.both(a) == pytest.approx(11 / 18)
+    assert facts.both(b) == pytest.approx(7 / 9) and facts.both(c) == pytest.approx(11 / 18)
+    assert float(_rows(facts)[b]["audit_issue_region"]) == 0.3
     facts.reviews.close()

@@ -9,6 +9,7 @@ import pytest
 from seggui.core.quality import (
     annotated_probability,
     class_balanced_mean,
+    issue_region,
     slide_quality,
     softmin,
 )
@@ -69,3 +70,14 @@ def test_a_small_class_counts_as_much_as_the_background():
     p[:10, :10] = 25  # the model denies the whole small region
     # The plain mean hardly moves (0.971); each class weighs half here.
     assert class_balanced_mean(p, truth) == pytest.approx((250 + 25) / 2 / 255)
+
+
+def test_an_issue_region_is_a_blob_not_the_slivers_along_boundaries():
+    p = np.full((100, 100), 230, np.uint8)  # the annotated class well supported everywhere
+    for row in range(5, 95, 6):  # thin lines of disagreement, as along boundaries
+        p[row, 5:95] = 10
+    assert issue_region(p) == 0.0
+    p[40:60, 30:55] = 20  # a region erased: one compact blob
+    p[80:84, 10:14] = 20  # and a small one
+    assert issue_region(p) == pytest.approx(20 * 25 / 100**2, rel=0.1)
+    assert issue_region(np.full((8, 8), 255, np.uint8)) == 0.0

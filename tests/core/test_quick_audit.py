@@ -45,6 +45,10 @@ def test_broken_masks_rank_worst_and_the_audit_round_trips(demo_folder):
     assert all(result.fold_of[s.name] == -1 for s in ctx.part("test"))
     worst_two = [name for name, _ in result.ranked()[:2]]
     assert set(worst_two) == {train[0], train[2]}
+    region = {n: q.issue_region for n, q in result.slides.items()}
+    assert all(0 <= v <= 1 for v in region.values())
+    clean = sorted(v for n, v in region.items() if n not in worst_two)
+    assert min(region[n] for n in worst_two) > clean[len(clean) // 2]
     assert told[-1][0] == told[-1][1] and len(told) == told[-1][1]  # one report a slide read
     assert "pixel forests" in result.advice() and result.caution() == ""
 
@@ -54,6 +58,7 @@ def test_broken_masks_rank_worst_and_the_audit_round_trips(demo_folder):
         result.slides[train[0]].miou, abs=1e-6
     )
     assert math.isnan(again.slides[train[0]].forest_miou)  # its forest is the Audit column
+    assert again.slides[train[2]].issue_region == pytest.approx(region[train[2]], abs=1e-6)
 
 
 def test_an_unreadable_slide_is_reported_and_the_rest_scored(demo_folder):

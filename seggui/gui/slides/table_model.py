@@ -85,12 +85,13 @@ class SlideTableModel(QAbstractTableModel):
         "little)",
         COL_BOTH: "Mean of the slide's ranks in the mIoU column, the Audit column, the mask's "
         "edge fit (how well its boundaries sit on the image's edges; left out where the "
-        "folder's masks do not follow edges) and, after a U-Net audit, a pixel forest's "
-        "out-of-fold mIoU (colour and texture; left out where it learned too little): 0 the "
+        "folder's masks do not follow edges), after a U-Net audit a pixel forest's "
+        "out-of-fold mIoU (colour and texture; left out where it learned too little), and "
+        "after a Quick audit the forest's largest region of disagreement with the mask: 0 the "
         "folder's worst, 1 its best; sort ascending for the worst first. In our measurements "
         "it found broken masks better than the mIoU column in every run after a U-Net audit, "
-        "and in seven of eight after a Quick audit (the eighth: 0.929 against 0.931; "
-        "BENCHMARKS.md sections 43-45)",
+        "and in every run of four after a Quick audit (AUROC 0.94-0.98 against 0.73-0.95; "
+        "BENCHMARKS.md sections 43-48)",
         COL_UNCERTAINTY: "Uncertainty: mean of 1 - (p1 - p2), high where the model is unsure",
         COL_PAIR: "Pixels annotated as the first class and predicted as the second",
         COL_SPLIT: "Training or test part of the folder's split; 'slide' for a whole slide, "

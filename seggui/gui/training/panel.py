@@ -172,7 +172,8 @@ class RetrainPanel(QWidget):
         self.quick_audit_button.setToolTip(
             "A pixel forest (colour and texture) per fold instead of a U-Net: seconds instead "
             "of minutes, no time budget. Its out-of-sample mIoU fills the Audit column and, "
-            "with the mIoU and the masks' edge fit, the Both column"
+            "with the mIoU, the masks' edge fit and the forest's largest region of "
+            "disagreement, the Both column"
         )
         self.quick_audit_button.clicked.connect(lambda: self.start_audit(quick=True))
         audit_box = QGroupBox("Audit labels (out-of-sample scores)")
