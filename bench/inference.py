@@ -2,9 +2,10 @@
 
 Run: ``python bench/inference.py [--model PATH] [--runs N]``. Prints a table and JSON with
 milliseconds per 512x512 tile (median and min) at batch 1 and 4, the speed-up over
-``model.predict`` measured in the same run (the OpenVINO path also without its review outputs,
-and with OpenVINO's own Softmax kernel, for what each costs), and how far each path's output is from the fp32
-reference: the fraction of pixels whose class changes and the largest probability change.
+``model.predict`` measured in the same run (the OpenVINO path also without its review
+outputs, and with OpenVINO's own Softmax kernel, for what each costs), and how far each
+path's output is from the fp32 reference: the fraction of pixels whose class changes and the
+largest probability change.
 """
 
 from __future__ import annotations
