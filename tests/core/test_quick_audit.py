@@ -89,7 +89,8 @@ def test_seggui_audit_quick_imports_no_tensorflow(demo_folder):
         f"    code = main(['audit', {str(demo_folder)!r}, '--quick', '--folds', '2', '--json'])\n"
         "rows = json.loads(out.getvalue())['slides']\n"
         "heavy = {m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}\n"
-        "print(code, len(rows), all(r['miou'] is not None for r in rows), sorted(heavy))\n"
+        "scored = all(r['miou'] is not None and r['issue_region'] is not None for r in rows)\n"
+        "print(code, len(rows), scored, sorted(heavy))\n"
     )
     done = run_python(code)
     assert done.stdout.strip().splitlines()[-1] == "0 6 True []", done.stderr

@@ -188,7 +188,9 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
         "softmin",
         "edge_fit",
         "forest_miou",
+        "issue_region",
     }
+    assert all(r["issue_region"] is None for r in data["slides"])  # a quick audit's only
     assert all(r["edge_fit"] >= 0 for r in data["slides"])  # no model needed: every slide
     assert all(0 <= r["forest_miou"] <= 1 for r in data["slides"])
     assert "pixel forest: 10 slides in " in result.stderr
