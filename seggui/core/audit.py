@@ -178,6 +178,8 @@ class AuditResult:
             scores.append("the masks' edge fit")
         if self.uses_forest:
             scores.append("a pixel forest's mIoU")
+        if any(not math.isnan(q.issue_region) for q in self.slides.values()):
+            scores.append("the forests' largest region of disagreement")
         why = "" if self.uses_edges else " (these masks do not follow their images' edges)"
         listed = ", ".join(scores[:-1]) + " and " + scores[-1]
         return f"Sort the list by its Both column, worst first: it ranks by {listed}{why}."

@@ -51,6 +51,7 @@ def test_broken_masks_rank_worst_and_the_audit_round_trips(demo_folder):
     assert min(region[n] for n in worst_two) > clean[len(clean) // 2]
     assert told[-1][0] == told[-1][1] and len(told) == told[-1][1]  # one report a slide read
     assert "pixel forests" in result.advice() and result.caution() == ""
+    assert "largest region of disagreement." in result.advice()
 
     save_audit(ctx.workspace, result)
     again = load_audit(open_folder(demo_folder))
