@@ -123,6 +123,11 @@ class LatestWorker(QThread):
             self._bg_pos += 1
         return None
 
+    def busy(self) -> bool:
+        """Whether a key is being processed or still wanted (a test waits for quiet)."""
+        with self._cond:
+            return self._current is not None or self._next() is not None
+
     def visits(self) -> int:
         """Where the background cursor is (for tests)."""
         with self._cond:

@@ -72,6 +72,8 @@ class FoldResult:
     correct: int = 0  # annotated pixels predicted as annotated
     truth_counts: np.ndarray | None = None  # annotated pixels per class
     following: int = 0  # masks that fit their image's edges better than shifted
+    span: tuple[float, float, float] = (0.0, 0.0, 0.0)  # began, fit ended, ended (time.time())
+    where: str = ""  # the process that ran it (a Dask worker's address)
 
 
 def fold_settings(settings: TrainSettings) -> TrainSettings:
@@ -126,6 +128,7 @@ def run_fold(
     (``time.monotonic()``) when given."""
     from seggui.model.train import fit
 
+    began = time.time()
     by_name = {s.name: s for s in ctx.slides}
     scored = [by_name[n] for n in plan.held_out + plan.test]
     learn = [by_name[n] for n in plan.learn]
@@ -153,6 +156,7 @@ def run_fold(
         return FoldResult(plan.k, cancelled=True)
     result.best_val_iou = max(fitted.history.get("val_iou", [float("nan")]))
     result.fit_seconds = fitted.seconds
+    fit_ended = time.time()
     predictor = Predictor(fitted.model, settings.depth, tta=tta, downsample=settings.downsample)
     report(
         TrainProgress(
@@ -171,6 +175,7 @@ def run_fold(
             _score(slide, predictor, ctx, result, plan.k if slide.name in held else -1, observe)
     except Cancelled:
         return FoldResult(plan.k, cancelled=True)
+    result.span = (began, fit_ended, time.time())
     return result
 
 
@@ -198,6 +203,7 @@ def run_audit(
     cancel = cancel or CancelToken()
     report = progress or (lambda p: None)
     started = time.monotonic() if started is None else started
+    started_wall = time.time() - (time.monotonic() - started)
     ends_by = started + time_budget_s if time_budget_s else None
     plans = plan_folds(ctx, folds, settings.seed)
     report(TrainProgress(0, folds, 0, 1, float("nan"), message="pixel forest: colour and texture"))
@@ -231,6 +237,11 @@ def run_audit(
     result.settings["fold_val_iou"] = [round(float(r.best_val_iou), 4) for r in results]
     result.settings["fold_fit_seconds"] = [r.fit_seconds for r in results]
     result.settings["parallel"] = client is not None
+    # Where each fold's time went, from the audit's start: began, fit ended, ended (s).
+    result.settings["fold_spans"] = [
+        [round(t - started_wall, 1) for t in r.span] + ([r.where] if r.where else [])
+        for r in results
+    ]
     following = sum(r.following for r in results)
     result.settings["masks_following_edges"] = [following, len(result.slides)]
     if not masks_follow_edges(following, len(result.slides)):  # the edge fit ranks nothing here

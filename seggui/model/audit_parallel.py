@@ -34,7 +34,7 @@ def fold_task(
     run_id: str,
 ) -> FoldResult:
     """Run one fold in this worker (``ends_at``: ``time.time()``)."""
-    from distributed import Event, Variable, get_client
+    from distributed import Event, Variable, get_client, get_worker
 
     from seggui.core.folder import open_folder
 
@@ -65,7 +65,9 @@ def fold_task(
     try:
         ends_by = None if ends_at is None else time.monotonic() + (ends_at - time.time())
         ctx = open_folder(root)
-        return run_fold(ctx, plan, settings, ends_by, report, token, tta)
+        result = run_fold(ctx, plan, settings, ends_by, report, token, tta)
+        result.where = get_worker().address
+        return result
     finally:
         stop_watching.set()
 

@@ -104,6 +104,8 @@ def test_window_opens_predicts_and_zooms_a_whole_slide(qtbot, window, tmp_path):
     )[1]
     window.wsi_views.actual_size()
     left.centerOn(300, 300)
+    # A read asked for on the way (before centerOn) may be in flight: let it land first.
+    qtbot.waitUntil(lambda: not window.whole.images.busy(), timeout=TIMEOUT)
     window.whole.cache.clear()
     reads.clear()
     window.whole.request()
