@@ -4,6 +4,7 @@ file reports nothing; .ci/run checks it)."""
 # ruff: noqa
 from seggui.cli import registry
 from seggui.core import editing, imageio, records, review, train_events, wsi
+from seggui.gui import workers
 from seggui.gui.slides import table_model
 from seggui.gui.training import panel
 from seggui.gui.viewer import canvas
@@ -59,3 +60,5 @@ wsi_view.WholeSlideView.drawBackground
 wsi_view.WholeSlideView.drawForeground
 # Run on every Dask worker by the cluster test (client.run), to see each loaded the model once.
 cluster_jobs.model_loads
+# The whole-slide test waits on it so that a read in flight lands before it counts reads.
+workers.LatestWorker.busy
