@@ -74,6 +74,7 @@ POOLINGS = {
     "clean": "1 - share of label-issue pixels",
     "block_softmin": "softmin over 32x32-pixel blocks of mean p(annotated)",
     "calibrated": "share predicted as annotated - mean confidence",
+    "issue_region": "largest issue region (negated)",
 }
 
 
@@ -81,7 +82,13 @@ def poolings(pred, truth: np.ndarray, n: int) -> dict[str, float]:
     """Per-slide scores (lower: annotation more suspicious) from one prediction, each a
     different way to pool the per-pixel evidence."""
     from seggui.core.metrics import Scores
-    from seggui.core.quality import annotated_probability, issue_mask, slide_quality, softmin
+    from seggui.core.quality import (
+        annotated_probability,
+        issue_mask,
+        issue_region,
+        slide_quality,
+        softmin,
+    )
 
     q = slide_quality(pred.probs, pred.labels, pred.margin, truth)
     p8 = annotated_probability(pred.probs, truth)
@@ -97,6 +104,7 @@ def poolings(pred, truth: np.ndarray, n: int) -> dict[str, float]:
         "clean": 1.0 - float(issue_mask(p8, pred.labels, truth).mean()),
         "block_softmin": softmin(blocks),
         "calibrated": float(np.mean(pred.labels == truth) - np.mean(pred.confidence)),
+        "issue_region": -issue_region(p8),
     }
 
 
@@ -171,9 +179,9 @@ def rescore(dump: Path, images: Path | None, copy: Path | None = None) -> int:
         print(f"masks following their images' edges: {following} of {len(edges)}")
         if not masks_follow_edges(following, len(edges)):
             edges = dict.fromkeys(edges, float("nan"))
-        forest = dumped_forest(dump, images, meta["classes"])
+        forest, regions = dumped_forest(dump, images, meta["classes"])
         rows += edge_rows(
-            sources["in_sample"], sources["oos"], edges, forest, set(meta["corrupted"])
+            sources["in_sample"], sources["oos"], edges, forest, set(meta["corrupted"]), regions
         )
     if copy is not None:
         in_sample = {n: v["miou"] for n, v in sources["in_sample"].items()}
@@ -290,11 +298,12 @@ def main() -> int:
         assert all(oos[n]["label_quality"] == q.label_quality for n, q in audit.slides.items())
         edges = {name: q.edge_fit for name, q in audit.slides.items() if name in in_sample}
         forest = {n: q.forest_miou for n, q in audit.slides.items() if not np.isnan(q.forest_miou)}
+        regions = {n: q.issue_region for n, q in audit.slides.items() if n in forest}
         print(f"masks following their images' edges: {audit.settings['masks_following_edges']}")
         print(f"pixel forest: {audit.settings['pixel_forest']}")
         rows += ranking_rows(oos, set(bad), SOURCES["oos"])
         rows += combined_rows(in_sample, oos, set(bad))
-        rows += edge_rows(in_sample, oos, edges, forest, set(bad))
+        rows += edge_rows(in_sample, oos, edges, forest, set(bad), regions)
     miou = {n: v["miou"] for n, v in in_sample.items()}
     rows += quick_audit_rows(work, miou, set(bad), args.folds)  # the U-Net audit's folds
 

@@ -22,12 +22,18 @@ def auroc_and_precision(scores: dict[str, float], bad: set[str]) -> tuple[float,
 
 
 def edge_rows(
-    in_sample: dict, oos: dict, edges: dict[str, float], forest: dict[str, float], bad: set[str]
+    in_sample: dict,
+    oos: dict,
+    edges: dict[str, float],
+    forest: dict[str, float],
+    bad: set[str],
+    regions: dict[str, float] | None = None,
 ) -> list:
     """The scores that need no U-Net: the masks' edge fit and the pixel forest's out-of-fold
     mIoU, each alone, and the list's Both column: the mean rank of the in-sample mIoU, the
-    out-of-sample mIoU, the edge fit (where the audit kept it) and, as the list ranks now,
-    the forest's mIoU (where the audit scored it)."""
+    out-of-sample mIoU, the edge fit (where the audit kept it), the forest's mIoU (where the
+    audit scored it) and, as after a quick audit, the forest's largest issue region
+    (``regions``); beside it, Both with the fold models' own issue region instead."""
     from seggui.core.ranking import mean_rank
 
     scores = [{n: v["miou"] for n, v in in_sample.items()}, {n: v["miou"] for n, v in oos.items()}]
@@ -52,6 +58,18 @@ def edge_rows(
                 mean_rank(scores[0], *scores[2:], forest),
             ),
         ]
+    if forest and regions:
+        unet_region = {n: v["issue_region"] for n, v in oos.items()}
+        rankings += [
+            (
+                "the list's Both and the forest's largest issue region",
+                mean_rank(*scores, forest, {n: -r for n, r in regions.items()}),
+            ),
+            (
+                "the list's Both and the fold models' largest issue region",
+                mean_rank(*scores, forest, unet_region),
+            ),
+        ]
     rows = []
     for label, ranked in rankings:
         auroc, precision = auroc_and_precision(ranked, bad)
@@ -59,8 +77,11 @@ def edge_rows(
     return rows
 
 
-def dumped_forest(dump: Path, images: Path, classes: int) -> dict[str, float]:
-    """The pixel forest's out-of-fold mIoU on a dump's (corrupted) masks, three folds."""
+def dumped_forest(
+    dump: Path, images: Path, classes: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The pixel forest's out-of-fold mIoU and largest issue region on a dump's (corrupted)
+    masks, three folds."""
     from seggui.core.audit import assign_folds
     from seggui.core.imageio import read_image
     from seggui.core.pixel_forest import out_of_fold_miou
@@ -78,10 +99,9 @@ def dumped_forest(dump: Path, images: Path, classes: int) -> dict[str, float]:
 
     t = time.monotonic()
     forest = out_of_fold_miou(folds, read, classes)
-    out = forest.miou
     took = time.monotonic() - t
-    print(f"pixel forest: {len(out)} slides in {took:.1f} s, skill {forest.skill:.2f}")
-    return out
+    print(f"pixel forest: {len(forest.miou)} slides in {took:.1f} s, skill {forest.skill:.2f}")
+    return forest.miou, {n: q.issue_region for n, q in forest.quality.items()}
 
 
 def quick_audit_rows(
