@@ -116,6 +116,8 @@ def run(args) -> int:
         _say_edges(*result.settings["masks_following_edges"])
     if result is not None and "pixel_forest" in result.settings:
         print(f"pixel forest: {result.settings['pixel_forest']}", file=sys.stderr)
+    if result is not None:
+        _say_folds(result.settings.get("fold_spans", []))
     if args.json:
         out = {
             "model": model_name,
@@ -174,6 +176,17 @@ def _say_edges(following: int, checked: int) -> None:
     else:
         used = "their edge fit is left out of the ranking"
     print(f"{following} of {checked} masks follow their images' edges: {used}", file=sys.stderr)
+
+
+def _say_folds(spans: list) -> None:
+    """Where each fold model's time went, from the audit's start: a fold that ran long or
+    started late (a busy worker, a slow conversion) shows here."""
+    for k, (began, fitted, ended, *where) in enumerate(spans):
+        on = f" on {where[0]}" if where else ""
+        print(
+            f"fold {k + 1}: {began:.1f}-{ended:.1f} s, fitting until {fitted:.1f} s{on}",
+            file=sys.stderr,
+        )
 
 
 def _forests(ctx, settings, folds: int, bar):
