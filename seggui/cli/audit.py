@@ -181,10 +181,11 @@ def _say_edges(following: int, checked: int) -> None:
 def _say_folds(spans: list) -> None:
     """Where each fold model's time went, from the audit's start: a fold that ran long or
     started late (a busy worker, a slow conversion) shows here."""
-    for k, (began, fitted, ended, *where) in enumerate(spans):
+    for k, (began, fitted, converted, ended, *where) in enumerate(spans):
         on = f" on {where[0]}" if where else ""
         print(
-            f"fold {k + 1}: {began:.1f}-{ended:.1f} s, fitting until {fitted:.1f} s{on}",
+            f"fold {k + 1}: {began:.1f}-{ended:.1f} s, fitting until {fitted:.1f} s, "
+            f"scoring from {converted:.1f} s{on}",
             file=sys.stderr,
         )
 

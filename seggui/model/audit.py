@@ -72,7 +72,8 @@ class FoldResult:
     correct: int = 0  # annotated pixels predicted as annotated
     truth_counts: np.ndarray | None = None  # annotated pixels per class
     following: int = 0  # masks that fit their image's edges better than shifted
-    span: tuple[float, float, float] = (0.0, 0.0, 0.0)  # began, fit ended, ended (time.time())
+    #: began, fit ended, predictor made (converted), ended: ``time.time()``
+    span: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
     where: str = ""  # the process that ran it (a Dask worker's address)
 
 
@@ -158,6 +159,7 @@ def run_fold(
     result.fit_seconds = fitted.seconds
     fit_ended = time.time()
     predictor = Predictor(fitted.model, settings.depth, tta=tta, downsample=settings.downsample)
+    converted = time.time()
     report(
         TrainProgress(
             plan.k + 1,
@@ -175,7 +177,7 @@ def run_fold(
             _score(slide, predictor, ctx, result, plan.k if slide.name in held else -1, observe)
     except Cancelled:
         return FoldResult(plan.k, cancelled=True)
-    result.span = (began, fit_ended, time.time())
+    result.span = (began, fit_ended, converted, time.time())
     return result
 
 
@@ -237,7 +239,8 @@ def run_audit(
     result.settings["fold_val_iou"] = [round(float(r.best_val_iou), 4) for r in results]
     result.settings["fold_fit_seconds"] = [r.fit_seconds for r in results]
     result.settings["parallel"] = client is not None
-    # Where each fold's time went, from the audit's start: began, fit ended, ended (s).
+    # Where each fold's time went, from the audit's start (s): began, fit ended, predictor
+    # made, ended, and the worker.
     result.settings["fold_spans"] = [
         [round(t - started_wall, 1) for t in r.span] + ([r.where] if r.where else [])
         for r in results

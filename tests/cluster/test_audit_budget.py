@@ -36,8 +36,8 @@ def test_the_audit_ends_within_its_budget(parallel, small_demo, request):
     spans = result.settings["fold_spans"], result.settings["pixel_forest"]
     assert wall <= BUDGET_S + MARGIN_S, f"{wall:.1f} s for a {BUDGET_S:.0f}-s budget: {spans}"
     assert wall >= 0.6 * BUDGET_S  # the budget was used, not skipped
-    for began, fitted, ended, *where in result.settings["fold_spans"]:
-        assert 0 <= began < fitted <= ended <= wall + 0.1  # rounded to 0.1 s
+    for began, fitted, converted, ended, *where in result.settings["fold_spans"]:
+        assert 0 <= began < fitted <= converted <= ended <= wall + 0.1  # rounded to 0.1 s
         assert [w.rsplit(":", 1)[0] for w in where] == (["tcp://127.0.0.1"] if parallel else [])
     assert set(result.slides) == set(ctx.split.train) | set(ctx.split.test)
     assert result.settings["parallel"] is parallel

@@ -195,7 +195,9 @@ def test_seggui_audit_json_end_to_end(small_demo, tmp_path):
     assert all(r["edge_fit"] >= 0 for r in data["slides"])  # no model needed: every slide
     assert all(0 <= r["forest_miou"] <= 1 for r in data["slides"])
     assert "pixel forest: 10 slides in " in result.stderr
-    assert re.search(r"fold 2: [\d.]+-[\d.]+ s, fitting until [\d.]+ s\n", result.stderr)
+    assert re.search(
+        r"fold 2: [\d.]+-[\d.]+ s, fitting until [\d.]+ s, scoring from [\d.]+ s\n", result.stderr
+    )
     mious = [r["miou"] for r in data["slides"]]
     assert mious == sorted(mious)  # worst first
     assert (small_demo / ".seggui" / "audit.json").exists()
