@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,8 @@ sys.path.insert(0, str(HERE))
 from common import machine, notebook_arrays, save, table, to_side
 
 SHARED = Path(os.environ.get("SEGGUI_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+#: Left out of a set's copy: a workspace someone made in the shared set.
+WORKSPACE = shutil.ignore_patterns(".seggui")
 #: The defaults of ``seggui train`` before stain jitter, class-aware crops, the schedule and
 #: the input normalisation.
 OLD = {
@@ -238,8 +241,8 @@ def folders(names: list[str], root: Path) -> dict[str, str]:
             folder = root / name
             write_demo(folder, count=int(name[4:] or 40), seed=7)
             out[name] = str(folder)
-        elif (SHARED / name).is_dir():
-            out[name] = str(SHARED / name)
+        elif (SHARED / name).is_dir():  # a copy: the split and models are written beside it
+            out[name] = str(shutil.copytree(SHARED / name, root / name, ignore=WORKSPACE))
         else:
             raise SystemExit(f"no set {name!r} in {SHARED} (set SEGGUI_SHARED_DATA)")
     return out
