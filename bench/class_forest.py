@@ -1,7 +1,7 @@
 """Can colour and texture alone tell a folder's classes apart? The audit's pixel forest (its
-features and trees, more pixels) trained on the folder's training split and scored per class on its test
-split, with and without class weights: a class a U-Net does not learn that the forest does
-not separate either needs more than pixel statistics (context, or more slides).
+features and trees, more pixels) trained on the folder's training split and scored per class
+on its test split, with and without class weights: a class a U-Net does not learn that the
+forest does not separate either needs more than pixel statistics (context, or more slides).
 
     python bench/class_forest.py ../shared/data/gleason
 """

@@ -298,12 +298,11 @@ def main() -> int:
         assert all(oos[n]["label_quality"] == q.label_quality for n, q in audit.slides.items())
         edges = {name: q.edge_fit for name, q in audit.slides.items() if name in in_sample}
         forest = {n: q.forest_miou for n, q in audit.slides.items() if not np.isnan(q.forest_miou)}
-        regions = {n: q.issue_region for n, q in audit.slides.items() if n in forest}
         print(f"masks following their images' edges: {audit.settings['masks_following_edges']}")
         print(f"pixel forest: {audit.settings['pixel_forest']}")
         rows += ranking_rows(oos, set(bad), SOURCES["oos"])
         rows += combined_rows(in_sample, oos, set(bad))
-        rows += edge_rows(in_sample, oos, edges, forest, set(bad), regions)
+        rows += edge_rows(in_sample, oos, edges, forest, set(bad))
     miou = {n: v["miou"] for n, v in in_sample.items()}
     rows += quick_audit_rows(work, miou, set(bad), args.folds)  # the U-Net audit's folds
 

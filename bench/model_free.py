@@ -58,18 +58,21 @@ def edge_rows(
                 mean_rank(scores[0], *scores[2:], forest),
             ),
         ]
-    if forest and regions:
-        unet_region = {n: v["issue_region"] for n, v in oos.items()}
-        rankings += [
+    if forest and regions:  # a U-Net audit keeps none: a rescored dump's forest has them
+        rankings.append(
             (
                 "the list's Both and the forest's largest issue region",
                 mean_rank(*scores, forest, {n: -r for n, r in regions.items()}),
-            ),
+            )
+        )
+    if forest:
+        unet_region = {n: v["issue_region"] for n, v in oos.items()}
+        rankings.append(
             (
                 "the list's Both and the fold models' largest issue region",
                 mean_rank(*scores, forest, unet_region),
-            ),
-        ]
+            )
+        )
     rows = []
     for label, ranked in rankings:
         auroc, precision = auroc_and_precision(ranked, bad)
