@@ -78,6 +78,34 @@ POOLINGS = {
 }
 
 
+def corrupted_copy(
+    folder: Path, seed: int, fraction: float
+) -> tuple[Path, dict[str, str], dict[str, np.ndarray]]:
+    """A temporary copy of ``folder`` with ``fraction`` of its masks broken (seeded): the
+    copy, the broken slides' kinds of error, and every scorable slide's clean labels."""
+    from seggui.core.folder import open_folder
+    from seggui.core.imageio import read_mask
+    from seggui.core.mask_store import encode, read_for_edit
+
+    work = Path(tempfile.mkdtemp(prefix="seggui-labels-")) / folder.name
+    shutil.copytree(folder, work, ignore=shutil.ignore_patterns(".seggui"))
+    ctx = open_folder(work)
+    n = len(ctx.classes)
+    rng = np.random.default_rng(seed)
+    scorable = [s for s in ctx.slides if s.scorable]
+    k = max(4, round(fraction * len(scorable)))
+    chosen = [scorable[i] for i in rng.choice(len(scorable), k, replace=False)]
+    clean = {s.name: read_mask(s.mask_path, ctx.classes) for s in scorable}
+    bad: dict[str, str] = {}
+    for i, slide in enumerate(chosen):
+        base = read_for_edit(slide.mask_path, ctx.classes)
+        others = [m for name, m in clean.items() if name != slide.name]
+        labels = corrupt(base.labels, i % 4, rng, others, n)
+        encode(labels, base.fmt, ctx.classes).save(slide.mask_path)
+        bad[slide.name] = KINDS[i % 4]
+    return work, bad, clean
+
+
 def poolings(pred, truth: np.ndarray, n: int) -> dict[str, float]:
     """Per-slide scores (lower: annotation more suspicious) from one prediction, each a
     different way to pool the per-pixel evidence."""
@@ -239,29 +267,16 @@ def main() -> int:
 
     from seggui.core.folder import open_folder
     from seggui.core.imageio import read_image, read_mask
-    from seggui.core.mask_store import encode, read_for_edit
     from seggui.core.metrics import ScoreAccumulator
     from seggui.core.review import ReviewStore
     from seggui.model.audit import run_audit
     from seggui.model.predict import Predictor
     from seggui.model.train import TrainSettings, train
 
-    work = Path(tempfile.mkdtemp(prefix="seggui-labels-")) / Path(args.folder).name
-    shutil.copytree(args.folder, work, ignore=shutil.ignore_patterns(".seggui"))
+    work, bad, clean = corrupted_copy(Path(args.folder), args.seed, args.fraction)
     ctx = open_folder(work)
     n = len(ctx.classes)
-    rng = np.random.default_rng(args.seed)
     scorable = [s for s in ctx.slides if s.scorable]
-    k = max(4, round(args.fraction * len(scorable)))
-    chosen = [scorable[i] for i in rng.choice(len(scorable), k, replace=False)]
-    clean = {s.name: read_mask(s.mask_path, ctx.classes) for s in scorable}
-    bad: dict[str, str] = {}
-    for i, slide in enumerate(chosen):
-        base = read_for_edit(slide.mask_path, ctx.classes)
-        others = [m for name, m in clean.items() if name != slide.name]
-        labels = corrupt(base.labels, i % 4, rng, others, n)
-        encode(labels, base.fmt, ctx.classes).save(slide.mask_path)
-        bad[slide.name] = KINDS[i % 4]
     print(f"{work}: {len(bad)} of {len(scorable)} masks corrupted", file=sys.stderr)
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)

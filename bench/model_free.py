@@ -108,19 +108,26 @@ def dumped_forest(
 
 
 def quick_audit_rows(
-    folder: Path, in_sample_miou: dict[str, float], bad: set[str], folds: int = 3
+    folder: Path,
+    in_sample_miou: dict[str, float],
+    bad: set[str],
+    folds: int = 3,
+    seed: int | None = None,
+    partitions: int | None = None,
 ) -> list:
     """The product's quick audit (``seggui audit FOLDER --quick``: pixel forests as the
-    fold models, the default seed) on ``folder``, and the list's rankings after
-    it: its Audit column (the forests' mIoU) and its Both column (the mean rank of the
+    fold models; by default its seed and partitions) on ``folder``, and the list's rankings
+    after it: its Audit column (the forests' mIoU) and its Both column (the mean rank of the
     in-sample mIoU, that mIoU, the edge fit where the masks follow edges and the forest's
     largest issue region), and Both as it was before the issue region."""
     from seggui.core.folder import open_folder
-    from seggui.core.quick_audit import run_quick_audit
+    from seggui.core.quick_audit import PARTITIONS, run_quick_audit
     from seggui.core.ranking import mean_rank
     from seggui.core.train_settings import TrainSettings
 
-    result = run_quick_audit(open_folder(folder), folds, TrainSettings().seed)
+    seed = TrainSettings().seed if seed is None else seed
+    partitions = PARTITIONS if partitions is None else partitions
+    result = run_quick_audit(open_folder(folder), folds, seed, partitions=partitions)
     print(f"quick audit: {result.settings['pixel_forest']}, wall {result.seconds:.1f} s")
     forest = {n: q.miou for n, q in result.slides.items()}
     scores = [in_sample_miou, forest]
@@ -138,5 +145,7 @@ def quick_audit_rows(
         ),
     ):
         auroc, precision = auroc_and_precision(ranked, bad)
-        rows.append({"ranking": label, "auroc": auroc, "precision_at_k": precision})
+        rows.append(
+            {"ranking": label, "auroc": auroc, "precision_at_k": precision, "s": result.seconds}
+        )
     return rows

@@ -91,7 +91,9 @@ def out_of_fold_miou(
     check: Callable[[], None] = lambda: None,
 ) -> ForestScores:
     """Per scored slide, the mIoU against its annotation of a forest that learned from its
-    fold's learning slides only. ``folds``: ``(learning names, scored names)`` per fold.
+    fold's learning slides only. ``folds``: ``(learning names, scored names)`` per fold; a
+    slide that several folds score (the folds of several partitions) is scored by the mean
+    of their forests' probabilities, a bag of forests none of which learned from it.
 
     Slides that cannot be read are left out. Raises :class:`OutOfTime` as soon as the work
     left, at the speed measured so far, would end after ``deadline`` (``time.monotonic()``);
@@ -100,7 +102,7 @@ def out_of_fold_miou(
     from sklearn.ensemble import RandomForestClassifier
 
     learning = sorted({n for learn, _ in folds for n in learn})
-    scored = [n for _, names in folds for n in names]
+    scored = list(dict.fromkeys(n for _, names in folds for n in names))
     per_slide = max(100, min(PIXELS_PER_SLIDE, MAX_SAMPLES // max(1, len(learning))))
     rng = np.random.default_rng(seed)
     samples: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -127,36 +129,42 @@ def out_of_fold_miou(
         pick = rng.choice(annotated, min(per_slide, annotated.size), replace=False)
         samples[name] = (features.reshape(-1, features.shape[-1])[pick], labels[pick])
         tick()
-    out = ForestScores()
-    confusion = np.zeros((n_classes, n_classes), np.int64)
+    forests = []
     for learn, names in folds:
         parts = [samples[n] for n in learn if n in samples]
-        if not parts or not names:
+        if parts and names:
+            forest = RandomForestClassifier(
+                TREES, max_depth=DEPTH, min_samples_leaf=MIN_LEAF, n_jobs=-1, random_state=seed
+            ).fit(np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts]))
+            forests.append((forest, set(names)))
+    out = ForestScores()
+    confusion = np.zeros((n_classes, n_classes), np.int64)
+    for name in scored:
+        bag = [forest for forest, names in forests if name in names]
+        if not bag:
             continue
-        forest = RandomForestClassifier(
-            TREES, max_depth=DEPTH, min_samples_leaf=MIN_LEAF, n_jobs=-1, random_state=seed
-        ).fit(np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts]))
-        for name in names:
-            try:
-                image, mask = read(name)
-            except SlideFileError:
-                tick()
-                continue
-            features, factor = pixel_features(image)
-            h, w = features.shape[:2]
-            probs = np.zeros((h * w, n_classes), np.float32)
-            probs[:, forest.classes_] = forest.predict_proba(features.reshape(h * w, -1))
-            labels, _, margin, probs_u8 = prediction_parts(probs.reshape(h, w, n_classes))
-            truth = mask[::factor, ::factor][:h, :w]
-            scores = Scores.compare(truth, labels.astype(np.int64), n_classes)
-            quality = slide_quality(probs_u8, labels, margin, truth, out_of_sample=True)
-            issues = quality.issue_pixels * factor * factor
-            region = issue_region(annotated_probability(probs_u8, truth))
-            out.quality[name] = replace(
-                quality, miou=scores.miou, issue_pixels=issues, issue_region=region
-            )
-            confusion += scores.confusion
+        try:
+            image, mask = read(name)
+        except SlideFileError:
             tick()
+            continue
+        features, factor = pixel_features(image)
+        h, w = features.shape[:2]
+        probs = np.zeros((h * w, n_classes), np.float32)
+        for forest in bag:
+            probs[:, forest.classes_] += forest.predict_proba(features.reshape(h * w, -1))
+        probs /= len(bag)
+        labels, _, margin, probs_u8 = prediction_parts(probs.reshape(h, w, n_classes))
+        truth = mask[::factor, ::factor][:h, :w]
+        scores = Scores.compare(truth, labels.astype(np.int64), n_classes)
+        quality = slide_quality(probs_u8, labels, margin, truth, out_of_sample=True)
+        issues = quality.issue_pixels * factor * factor
+        region = issue_region(annotated_probability(probs_u8, truth))
+        out.quality[name] = replace(
+            quality, miou=scores.miou, issue_pixels=issues, issue_region=region
+        )
+        confusion += scores.confusion
+        tick()
     counts = confusion.sum(axis=1)
     out.pixels = (int(np.trace(confusion)), int(counts.max()), int(counts.sum()))
     return out

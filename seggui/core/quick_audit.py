@@ -28,6 +28,11 @@ from seggui.core.pixel_forest import DEPTH, TREES, out_of_fold_miou
 
 #: What a quick audit's fold models are (kept in its settings; the window and CLI say it).
 FOREST_MODELS = "pixel forest"
+#: Fold partitions whose forests score each slide together (seeds ``seed``, ``seed + 1``, ...).
+#: One partition's ranking depends on which slides share a fold, and a bag of two ranked
+#: broken masks above a typical single partition on twelve GlaS copies, but not above the
+#: default partition on four new ones, as its rule required (BENCHMARKS.md section 52): one.
+PARTITIONS = 1
 
 
 def forest_folds(ctx: FolderContext, plans: list[FoldPlan]) -> list[tuple[list[str], list[str]]]:
@@ -55,15 +60,20 @@ def run_quick_audit(
     seed: int = 42,
     progress: Callable[[int, int], None] | None = None,
     cancel: CancelToken | None = None,
+    partitions: int = PARTITIONS,
 ) -> AuditResult | None:
-    """Out-of-sample scores for every slide with a mask from one pixel forest per fold;
-    None when cancelled. ``progress(done, total)`` is told after each slide read. Raises
-    :class:`~seggui.core.audit.AuditError` when the folder cannot be split into ``folds``."""
+    """Out-of-sample scores for every slide with a mask from one pixel forest per fold of
+    each of ``partitions`` fold partitions (a slide's forests: those of the folds that held
+    it out); None when cancelled. ``progress(done, total)`` is told after each slide read.
+    Raises :class:`~seggui.core.audit.AuditError` when the folder cannot be split into
+    ``folds``."""
     cancel = cancel or CancelToken()
     started = time.monotonic()
     plans = plan_folds(ctx, folds, seed)
-    split = forest_folds(ctx, plans)
-    total = len({n for learn, _ in split for n in learn}) + sum(len(s) for _, s in split)
+    split = [
+        f for r in range(partitions) for f in forest_folds(ctx, plan_folds(ctx, folds, seed + r))
+    ]
+    total = len({n for learn, _ in split for n in learn}) + len({n for _, s in split for n in s})
     read_slide = slide_reader(ctx)
     edges: dict[str, tuple[float, bool]] = {}
     problems: dict[str, str] = {}
@@ -96,6 +106,7 @@ def run_quick_audit(
     settings = {
         "fold_models": FOREST_MODELS,
         "seed": seed,
+        "partitions": partitions,
         "trees": TREES,
         "max_depth": DEPTH,
         "masks_following_edges": [following, len(scores.quality)],

@@ -79,3 +79,29 @@ def test_features_are_computed_on_the_reduced_slide():
     assert factor == DOWNSAMPLE
     assert features.shape[:2] == (64 // DOWNSAMPLE, 96 // DOWNSAMPLE)
     assert features.dtype == np.float32 and features.shape[2] > 3
+
+
+def test_a_slide_scored_by_several_partitions_gets_their_forests_mean(demo_folder):
+    """Folds of two partitions: each slide is scored once, from the mean probabilities of
+    the forests that held it out (two copies of one partition give that partition's scores
+    exactly), and each slide is read at most once to learn from and once to be scored."""
+    ctx = open_folder(demo_folder)
+    pairs = {s.name: read_pair(s.image_path, s.mask_path, ctx.classes) for s in ctx.slides}
+    names = sorted(pairs)
+    masks = {n: pairs[n][1] for n in names}
+    reads: list[str] = []
+    read = _reader(ctx, masks)
+
+    def counted(name):
+        reads.append(name)
+        return read(name)
+
+    a = [(names[3:], names[:3]), (names[:3], names[3:])]
+    b = [(names[:2] + names[4:], names[2:4]), (names[2:4], names[:2] + names[4:])]
+    n = len(ctx.classes)
+    alone_a, alone_b = out_of_fold_miou(a, read, n).miou, out_of_fold_miou(b, read, n).miou
+    assert out_of_fold_miou(a + a, read, n).miou == alone_a
+    bag = out_of_fold_miou(a + b, counted, n).miou
+    assert set(bag) == set(names)
+    assert all(reads.count(name) <= 2 for name in names)
+    assert any(bag[m] not in (alone_a[m], alone_b[m]) for m in names)

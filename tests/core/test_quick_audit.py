@@ -12,7 +12,7 @@ from PIL import Image
 from seggui.core.audit import AuditError, load_audit, save_audit
 from seggui.core.cancel import CancelToken
 from seggui.core.folder import open_folder
-from seggui.core.quick_audit import FOREST_MODELS, run_quick_audit
+from seggui.core.quick_audit import FOREST_MODELS, PARTITIONS, run_quick_audit
 from tests.conftest import run_python
 
 
@@ -38,6 +38,7 @@ def test_broken_masks_rank_worst_and_the_audit_round_trips(demo_folder):
     result = run_quick_audit(ctx, folds=2, seed=1, progress=lambda d, t: told.append((d, t)))
 
     assert result.quick and result.fold_models == FOREST_MODELS and not result.weak
+    assert result.settings["partitions"] == PARTITIONS
     scorable = {s.name for s in ctx.slides if s.scorable}
     assert set(result.slides) == scorable
     assert all(q.out_of_sample and 0 <= q.label_quality <= 1 for q in result.slides.values())
@@ -67,9 +68,12 @@ def test_an_unreadable_slide_is_reported_and_the_rest_scored(demo_folder):
     bad = min(s.name for s in ctx.part("train"))
     path = Path(next(s.image_path for s in ctx.slides if s.name == bad))
     path.write_bytes(path.read_bytes()[:2000])  # cut short after the scan read its header
-    result = run_quick_audit(ctx, folds=2)
+    told: list[tuple[int, int]] = []
+    result = run_quick_audit(ctx, folds=2, progress=lambda d, t: told.append((d, t)), partitions=2)
     assert [p["name"] for p in result.problems] == [bad]
     assert bad not in result.slides and len(result.slides) == len(ctx.slides) - 1
+    assert result.settings["partitions"] == 2  # each slide read once to learn, once to score
+    assert told[-1] == (len(told), len(told)) and len(told) < 2 * len(ctx.slides)
 
 
 def test_a_cancel_ends_it_and_too_few_slides_are_refused(demo_folder):
