@@ -65,7 +65,7 @@ def main() -> None:
                         "forests": label,
                         "both_auroc": round(both["auroc"], 3),
                         "precision_at_k": round(both["precision_at_k"], 2),
-                        "seconds": both["s"],
+                        "seconds": both["seconds"],
                     }
                 )
         finally:

@@ -146,6 +146,11 @@ def quick_audit_rows(
     ):
         auroc, precision = auroc_and_precision(ranked, bad)
         rows.append(
-            {"ranking": label, "auroc": auroc, "precision_at_k": precision, "s": result.seconds}
+            {
+                "ranking": label,
+                "auroc": auroc,
+                "precision_at_k": precision,
+                "seconds": result.seconds,
+            }
         )
     return rows
