@@ -10,7 +10,6 @@ up to a memory bound, so a run decodes each slide once rather than once per visi
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,48 +44,6 @@ class SkippedFiles:
     def add(self, name: str, reason: str) -> None:
         with self.lock:
             self.reasons[name] = reason
-
-
-class PipelineStop:
-    """Ends a training pipeline's Python work (its slide generator and crop loader) once the
-    fit is over, and waits until none of it is running.
-
-    Keras leaves the fit's tf.data iterator to the garbage collector, and destroying it waits
-    for the loader calls in flight; those need the interpreter lock, which the collector
-    holds, so a collection that met them took 3-16 s. Stopped and drained first, the
-    iterator goes in a fraction of a second.
-    """
-
-    def __init__(self) -> None:
-        self._stopped = threading.Event()
-        self._running = 0
-        self._lock = threading.Lock()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
-
-    def __enter__(self) -> None:
-        with self._lock:
-            self._running += 1
-
-    def __exit__(self, *exc) -> None:
-        with self._lock:
-            self._running -= 1
-
-    def drain(self, timeout_s: float = 30.0, quiet_s: float = 0.1) -> bool:
-        """Stop, and wait until no call has run for ``quiet_s`` (calls waiting for the lock
-        get it meanwhile, and return at once); False if that took longer than ``timeout_s``."""
-        self._stopped.set()
-        ends = time.monotonic() + timeout_s
-        quiet_since = time.monotonic()
-        while time.monotonic() < ends:
-            if self._running:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet_s:
-                return True
-            time.sleep(0.01)
-        return False
 
 
 def load_pair(item: SlideItem, classes: ClassSet) -> tuple[np.ndarray, np.ndarray]:
@@ -224,35 +181,29 @@ def crop_loader(
     class_weights: np.ndarray | None,
     skipped: SkippedFiles,
     cache: SlideCache | None,
-    stop: PipelineStop | None = None,
 ):
     """What one visit yields: ``load(index, plan, visit) -> (images, masks, weights)``, none
-    for a slide that cannot be read (recorded in ``skipped``) or once ``stop`` is set."""
+    for a slide that cannot be read (recorded in ``skipped``)."""
     weights = None if class_weights is None else np.asarray(class_weights, np.float32)
-    stop = stop or PipelineStop()
-    none = (
-        np.zeros((0, patch, patch, 3), np.float32),
-        np.zeros((0, patch, patch), np.int32),
-        np.zeros((0, patch, patch), np.float32),
-    )
 
     def load(index, plan, visit):
-        with stop:
-            if stop.stopped:
-                return none
-            item = items[int(index)]
-            try:
-                if cache is None:
-                    image, mask = load_pair(item, classes)
-                else:
-                    image, mask = cache.load(item, classes)
-                x, y, v = make(image, mask, int(index), plan, int(visit))
-            except SlideFileError as exc:
-                skipped.add(item.name, exc.reason)
-                return none
-            if weights is not None:
-                v = v * weights[y]
-            return x, y, v
+        item = items[int(index)]
+        try:
+            if cache is None:
+                image, mask = load_pair(item, classes)
+            else:
+                image, mask = cache.load(item, classes)
+            x, y, v = make(image, mask, int(index), plan, int(visit))
+        except SlideFileError as exc:
+            skipped.add(item.name, exc.reason)
+            return (
+                np.zeros((0, patch, patch, 3), np.float32),
+                np.zeros((0, patch, patch), np.int32),
+                np.zeros((0, patch, patch), np.float32),
+            )
+        if weights is not None:
+            v = v * weights[y]
+        return x, y, v
 
     return load
 
@@ -287,19 +238,13 @@ def train_dataset(
     class_weights: np.ndarray | None,
     skipped: SkippedFiles,
     cache: SlideCache | None = None,
-    stop: PipelineStop | None = None,
 ) -> tf.data.Dataset:
     """Augmented crops from the training slides, epoch after epoch as ``planner`` plans them
-    (without end: the caller says how many batches make an epoch, until ``stop``).
-    ``colour``: the stain and colour jitter, or None for none. ``cache``: decoded slides kept
-    between visits."""
-    stop = stop or PipelineStop()
+    (without end: the caller says how many batches make an epoch). ``colour``: the stain
+    and colour jitter, or None for none. ``cache``: decoded slides kept between visits."""
 
     def numbered():
         for visit, (index, centres) in enumerate(planner.visits()):
-            with stop:
-                if stop.stopped:
-                    return
             yield index, centres, visit
 
     source = tf.data.Dataset.from_generator(
@@ -315,7 +260,7 @@ def train_dataset(
         rng = np.random.default_rng([seed, index, visit])
         return random_crops(image, mask, patch, centres, rng, augment)
 
-    load = crop_loader(items, classes, patch, make, class_weights, skipped, cache, stop)
+    load = crop_loader(items, classes, patch, make, class_weights, skipped, cache)
     ds = _dataset(source, load, patch, True)
     if colour is not None:
         ds = ds.map(

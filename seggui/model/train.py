@@ -7,7 +7,6 @@ leaves the folder's models exactly as they were.
 
 from __future__ import annotations
 
-import gc
 import math
 import shutil
 import tempfile
@@ -33,7 +32,6 @@ from seggui.model.devices import training_devices
 from seggui.model.evaluate import EvalReport, evaluate_slides
 from seggui.model.losses import class_weights, segmentation_loss, silence_unseen_classes
 from seggui.model.pipeline import (
-    PipelineStop,
     SkippedFiles,
     SlideCache,
     SlideItem,
@@ -159,7 +157,6 @@ def fit(
     batches = settings.steps_per_epoch or max(1, math.ceil(planner.crops_per_epoch / batch))
     skipped = SkippedFiles()
     cache = SlideCache(settings.cache_mb << 20) if settings.cache_mb > 0 else None
-    stop = PipelineStop()
     train_ds = train_dataset(
         fit_items,
         classes,
@@ -172,7 +169,6 @@ def fit(
         class_weights(settings.class_weights, counts),
         skipped,
         cache,
-        stop,
     )
     val_slides = _readable(val_slides, f, classes, cache, skipped)
     val_tiles = sum(
@@ -251,8 +247,6 @@ def fit(
         verbose=0,
         shuffle=False,
     )
-    stop.drain()  # then the fit's iterator, left in a reference cycle, goes at once
-    gc.collect()
     seconds = round(time.monotonic() - progress.start, 1)
     common = (history.history, fit_slides, val_slides, dict(skipped.reasons), parent, seconds)
     if cancel.cancelled:
