@@ -70,8 +70,8 @@ def run_quick_audit(
     cancel = cancel or CancelToken()
     started = time.monotonic()
     plans = plan_folds(ctx, folds, seed)
-    split = [
-        f for r in range(partitions) for f in forest_folds(ctx, plan_folds(ctx, folds, seed + r))
+    split = forest_folds(ctx, plans) + [
+        f for r in range(1, partitions) for f in forest_folds(ctx, plan_folds(ctx, folds, seed + r))
     ]
     total = len({n for learn, _ in split for n in learn}) + len({n for _, s in split for n in s})
     read_slide = slide_reader(ctx)
