@@ -61,7 +61,8 @@ def main() -> int:
     model = bundled_model_path()
     predictor = Predictor.from_path(model, read_meta(model))
     tile = read_image(large / "images" / "tile_0000.png")[None]
-    alone = repeat(lambda: predictor._infer(tile), 10, warmup=2)["median_ms"]
+    infer = getattr(predictor._infer, "labels", predictor._infer)  # what seggui predict runs
+    alone = repeat(lambda: infer(tile), 10, warmup=2)["median_ms"]
     from seggui.model import store
 
     keras_model, _ = store.load_model(model)

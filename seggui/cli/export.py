@@ -56,7 +56,7 @@ def run(args) -> int:
         classes = meta.classes
 
         def labels_of(s):
-            return predictor.predict(read_image(s.image_path)).labels
+            return predictor.predict_labels(read_image(s.image_path))
 
     problems = []
     if spec is not None:  # predicted by the cluster into the workspace, traced here

@@ -141,8 +141,7 @@ def evaluate_slides(
             problems.append(Problem(slide.name, str(loaded)))
             continue
         image, truth = loaded
-        pred = predictor.predict(image, cancel)
-        acc.add(slide.name, truth, pred.labels)
+        acc.add(slide.name, truth, predictor.predict_labels(image, cancel))
         progress(i + 1, total, f"scored {slide.name}")
     overall = acc.result() if acc.per_slide else None
     return EvalReport(classes, overall, acc.per_slide, problems)
@@ -182,13 +181,13 @@ def predict_slides(
             if isinstance(image, SlideFileError):
                 problems.append(Problem(slide.name, str(image)))
                 continue
-            pred = predictor.predict(image, cancel)
+            labels = predictor.predict_labels(image, cancel)
             target = out_dir / f"{slide.name}.png"
             note = mask_note_for(model_hash, slide.image_path) if model_hash else None
             if writer is None:
-                write_mask(target, pred.labels, classes, note)
+                write_mask(target, labels, classes, note)
             else:
-                writes.append(writer.submit(write_mask, target, pred.labels, classes, note))
+                writes.append(writer.submit(write_mask, target, labels, classes, note))
             written.append(target)
             progress(i + 1, total, f"predicted {slide.name}")
         for future in writes:

@@ -6,6 +6,7 @@ Every caller (the CLI, the window's worker, training's test scoring) goes throug
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ class Prediction:
     class, and every class's probability in 8 bits (value / 255)."""
 
     labels: np.ndarray  # (H, W) uint8
-    confidence: np.ndarray  # (H, W) float32 in [0, 1]
+    confidence: np.ndarray | None  # (H, W) float32 in [0, 1]; None from predict_labels
     margin: np.ndarray | None = None  # (H, W) float32 in [0, 1]
     probs: np.ndarray | None = None  # (H, W, C) uint8
 
@@ -176,6 +177,16 @@ class Predictor:
         h, w = image.shape[:2]
         return _from_probabilities(enlarge_probabilities(pred.probs / 255.0, h, w, f))
 
+    def predict_labels(self, image: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
+        """The predicted class of every pixel of one float32 RGB image in [0, 1], as
+        :meth:`predict` gives it, computed without the probabilities where the backend can
+        (OpenVINO, full working resolution, no test-time augmentation): ``seggui predict``
+        keeps nothing else."""
+        labels = getattr(self._infer, "labels", None)
+        if labels is None or self.downsample != 1 or self.tta:
+            return self.predict(image, cancel).labels
+        return self._predict_once(image, cancel, lambda b: (labels(b), None, None, None)).labels
+
     def _predict_tta(self, image: np.ndarray, cancel: CancelToken | None) -> Prediction:
         total = None
         for flip in ((), (0,), (1,), (0, 1)):
@@ -186,15 +197,20 @@ class Predictor:
             total = probs.astype(np.float32) if total is None else total + probs
         return _from_probabilities(total / (4 * 255.0))
 
-    def _predict_once(self, image: np.ndarray, cancel: CancelToken | None) -> Prediction:
+    def _predict_once(
+        self, image: np.ndarray, cancel: CancelToken | None, infer: Callable | None = None
+    ) -> Prediction:
+        """``infer`` (default: the backend's) may give no confidence: then neither has the
+        prediction."""
+        infer = infer or self._infer
         h, w = image.shape[:2]
         padded = self._pad(np.asarray(image, dtype=np.float32))
         ph, pw = padded.shape[:2]
         if ph <= self.tile and pw <= self.tile:
-            labels, conf, margin, probs = self._infer(padded[None])
+            labels, conf, margin, probs = infer(padded[None])
             return Prediction(
                 labels[0, :h, :w],
-                conf[0, :h, :w],
+                None if conf is None else conf[0, :h, :w],
                 None if margin is None else margin[0, :h, :w],
                 None if probs is None else probs[0, :h, :w],
             )
@@ -213,7 +229,7 @@ class Predictor:
                 cancel.raise_if_cancelled()
             chunk = boxes[i : i + self.batch_size]
             batch = np.stack([padded[y : y + th, x : x + tw] for y, x in chunk])
-            tl, tc, tm, tp = self._infer(batch)
+            tl, tc, tm, tp = infer(batch)
             if tm is not None and margin is None:
                 margin = np.zeros((ph, pw), dtype=np.float32)
                 probs = np.zeros((ph, pw, tp.shape[-1]), dtype=np.uint8)
@@ -224,14 +240,15 @@ class Predictor:
                 y1 = th if y + th >= ph else th - self.overlap
                 x1 = tw if x + tw >= pw else tw - self.overlap
                 labels[y + y0 : y + y1, x + x0 : x + x1] = tl[k, y0:y1, x0:x1]
-                conf[y + y0 : y + y1, x + x0 : x + x1] = tc[k, y0:y1, x0:x1]
+                if tc is not None:
+                    conf[y + y0 : y + y1, x + x0 : x + x1] = tc[k, y0:y1, x0:x1]
                 if tm is not None:
                     margin[y + y0 : y + y1, x + x0 : x + x1] = tm[k, y0:y1, x0:x1]
                     probs[y + y0 : y + y1, x + x0 : x + x1] = tp[k, y0:y1, x0:x1]
         crop = (slice(0, h), slice(0, w))
         return Prediction(
             labels[crop],
-            conf[crop],
+            None if tc is None else conf[crop],
             None if margin is None else margin[crop],
             None if probs is None else probs[crop],
         )

@@ -179,3 +179,24 @@ def test_softmax_written_as_logsumexp_gives_the_same_outputs(trained):
     assert np.array_equal(labels, labels2)
     assert np.abs(conf - conf2).max() < 1e-5 and np.abs(margin - margin2).max() < 1e-5
     assert np.abs(probs.astype(int) - probs2).max() <= 1
+
+
+@pytest.mark.skipif("openvino" not in BACKENDS, reason="needs OpenVINO")
+@pytest.mark.parametrize("tile", [512, 48])
+def test_labels_alone_are_the_predictions_labels(trained, tile):
+    """``seggui predict`` keeps only the labels and computes them from the Softmax's input:
+    the same classes as the full prediction, whole or stitched from tiles (bf16 may flip a
+    near-tie), without computing what it does not keep."""
+    model, meta, images = trained
+    predictor = Predictor(model, meta.depth, tile=tile, overlap=8, backend="openvino")
+    for image in images[:3]:
+        full = predictor.predict(image)
+        labels = predictor.predict_labels(image)
+        assert labels.shape == full.labels.shape == image.shape[:2]
+        assert labels.dtype == np.uint8
+        assert not np.any((labels != full.labels) & (full.margin >= 0.05))
+        assert np.mean(labels != full.labels) < 0.01
+    shape = (1, min(tile, 96), min(tile, 96), 3)
+    graph = predictor._infer._compiled_for(shape, labels=True).get_runtime_model()
+    kinds = {str(op.get_rt_info()["layerType"].astype(str)) for op in graph.get_ordered_ops()}
+    assert "Softmax" not in kinds and len(graph.outputs) == 1
