@@ -219,8 +219,7 @@ class Predictor:
         stride_y = max(self.multiple, th - 2 * self.overlap)
         stride_x = max(self.multiple, tw - 2 * self.overlap)
         labels = np.zeros((ph, pw), dtype=np.uint8)
-        conf = np.zeros((ph, pw), dtype=np.float32)
-        margin = probs = None
+        conf = margin = probs = None  # made on the first tile that has them
         boxes = [
             (y, x) for y in _tile_starts(ph, th, stride_y) for x in _tile_starts(pw, tw, stride_x)
         ]
@@ -230,6 +229,8 @@ class Predictor:
             chunk = boxes[i : i + self.batch_size]
             batch = np.stack([padded[y : y + th, x : x + tw] for y, x in chunk])
             tl, tc, tm, tp = infer(batch)
+            if tc is not None and conf is None:
+                conf = np.zeros((ph, pw), dtype=np.float32)
             if tm is not None and margin is None:
                 margin = np.zeros((ph, pw), dtype=np.float32)
                 probs = np.zeros((ph, pw, tp.shape[-1]), dtype=np.uint8)
@@ -240,7 +241,7 @@ class Predictor:
                 y1 = th if y + th >= ph else th - self.overlap
                 x1 = tw if x + tw >= pw else tw - self.overlap
                 labels[y + y0 : y + y1, x + x0 : x + x1] = tl[k, y0:y1, x0:x1]
-                if tc is not None:
+                if conf is not None:
                     conf[y + y0 : y + y1, x + x0 : x + x1] = tc[k, y0:y1, x0:x1]
                 if tm is not None:
                     margin[y + y0 : y + y1, x + x0 : x + x1] = tm[k, y0:y1, x0:x1]
@@ -248,7 +249,7 @@ class Predictor:
         crop = (slice(0, h), slice(0, w))
         return Prediction(
             labels[crop],
-            None if tc is None else conf[crop],
+            None if conf is None else conf[crop],
             None if margin is None else margin[crop],
             None if probs is None else probs[crop],
         )
